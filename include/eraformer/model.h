@@ -1,0 +1,135 @@
+/* eraformer model: the in-context-learning transformer (GPT-2 pre-LN blocks) in two token
+ * layouts, AdamW, and safetensors checkpoints.
+ *
+ *   interleaved (Garg et al. 2022): tokens x1, y1, x2, y2, ... (T = 2k), y padded to the x
+ *     width, one shared linear read-in, learned positions, causal mask; the prediction for
+ *     y_i is read at x_i's position; the loss averages every prefix.
+ *   rows (TabPFN-style encoder): one token per row (T = k); embedding = W·x (+ y·w_y + e_ctx
+ *     for the first n_ctx labelled rows, + e_query for the others); no positions
+ *     (permutation-equivariant); context rows attend each other, query rows attend the
+ *     context and themselves; the loss is on the query rows.
+ * Input width d <= d_max: features beyond d are zero, observed values are scaled by
+ * sqrt(d_max/d) so the input scale does not depend on d; a feature mask (1 = observed) routes
+ * missing values through a learned missing-indicator read-in.
+ *
+ * Memory: parameters, gradients, AdamW m and v are one contiguous block each; activations
+ * are sized once for (max_B, max_k) by ef_model_create; forward/backward never allocate. */
+#ifndef EF_MODEL_H
+#define EF_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "eraformer/base.h"
+#include "eraformer/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ef_layout { EF_LAYOUT_INTERLEAVED = 0, EF_LAYOUT_ROWS = 1 } ef_layout;
+
+const char *ef_layout_name(ef_layout l);
+ef_status ef_layout_parse(const char *s, ef_layout *out, ef_error *err);
+
+typedef struct ef_model_config {
+    ef_layout layout;
+    int n_layer;
+    int d_model;     /* C */
+    int n_head;      /* NH, divides C */
+    int d_max;       /* input features per row */
+    int max_points;  /* k: rows per sequence (interleaved: positions = 2k) */
+} ef_model_config;
+
+/* Validates ranges and divisibility. */
+ef_status ef_model_config_check(const ef_model_config *cfg, ef_error *err);
+
+/* Parameter tensors in block order. */
+enum {
+    EF_P_WIN, EF_P_BIN, EF_P_WPE, EF_P_WY, EF_P_ECTX, EF_P_EQUERY,
+    EF_P_LN1W, EF_P_LN1B, EF_P_QKVW, EF_P_QKVB, EF_P_ATTPROJW, EF_P_ATTPROJB,
+    EF_P_LN2W, EF_P_LN2B, EF_P_FCW, EF_P_FCB, EF_P_FCPROJW, EF_P_FCPROJB,
+    EF_P_LNFW, EF_P_LNFB, EF_P_WOUT, EF_P_BOUT,
+    EF_NPARAM_TENSORS
+};
+
+typedef struct ef_param_info {
+    const char *name;  /* safetensors name */
+    int ndim;
+    int64_t shape[3];
+    size_t offset, size;  /* in floats within the block */
+} ef_param_info;
+
+/* One batch of sequences. x (B,k,d_max) row-major; y (B,k); mask (B,k,d_max) 1 = observed
+ * or NULL (all observed); d (B) active widths or NULL (= d_max). For the rows layout the
+ * first n_ctx rows of each sequence are labelled context, the rest are queries; n_ctx is
+ * ignored by the interleaved layout. y of query rows is only used by the loss. */
+typedef struct ef_batch {
+    int B, k, n_ctx;
+    const float *x;
+    const float *y;
+    const uint8_t *mask;
+    const int *d;
+} ef_batch;
+
+typedef struct ef_adamw {
+    float lr, beta1, beta2, eps, weight_decay;
+} ef_adamw;
+
+typedef struct ef_model ef_model;
+
+/* Creates a model with parameters initialised GPT-2 style (N(0, 0.02), biases 0,
+ * LayerNorm weights 1; residual projections N(0, 0.02/sqrt(2L))) from seed, and activation
+ * memory for batches up to max_B sequences of up to cfg->max_points rows. */
+ef_status ef_model_create(ef_model **out, const ef_model_config *cfg, int max_B, uint64_t seed, ef_error *err);
+void ef_model_destroy(ef_model *m);
+
+const ef_model_config *ef_model_cfg(const ef_model *m);
+size_t ef_model_num_params(const ef_model *m);
+float *ef_model_params(ef_model *m);     /* the contiguous parameter block */
+float *ef_model_grads(ef_model *m);      /* the contiguous gradient block */
+const ef_param_info *ef_model_param_info(const ef_model *m, int i);  /* i < EF_NPARAM_TENSORS */
+int ef_model_max_batch(const ef_model *m);
+
+/* Forward pass. pred (B,k) receives the prediction for every row (may be NULL). Returns the
+ * loss in *loss (may be NULL): MSE over all k points (interleaved) or over query rows (rows). */
+ef_status ef_model_forward(ef_model *m, const ef_batch *batch, float *pred, double *loss, ef_error *err);
+/* Zeroes the gradient block. */
+void ef_model_zero_grad(ef_model *m);
+/* Backward of the last forward's loss; accumulates into the gradient block. */
+ef_status ef_model_backward(ef_model *m, ef_error *err);
+/* Scales gradients so their global L2 norm is at most max_norm (no-op if max_norm <= 0);
+ * returns the norm before clipping. */
+double ef_model_clip_grad(ef_model *m, double max_norm);
+/* One AdamW step (bias-corrected, decoupled weight decay on matrices only). step counts
+ * from 1 and is stored in the model. */
+void ef_model_adamw_step(ef_model *m, const ef_adamw *opt);
+long ef_model_step(const ef_model *m);
+
+/* Learning rate at step s: linear warmup over warmup steps, then cosine decay to
+ * min_ratio·lr at total steps. */
+float ef_lr_schedule(float lr, long step, long warmup, long total, float min_ratio);
+
+/* FLOPs of one forward pass of a batch (matmuls and attention, 2 per multiply-add). */
+double ef_model_forward_flops(const ef_model_config *cfg, int B, int k);
+
+// ---- checkpoints (safetensors) --------------------------------------------------------
+/* Training state saved with the weights so that training resumes exactly. */
+typedef struct ef_train_state {
+    long step;
+    uint64_t seed;
+    ef_rng rng;           /* the data stream */
+    char extra[2048];     /* free-form JSON object (command line, curriculum ...) or "" */
+} ef_train_state;
+
+/* Writes weights (+ AdamW moments and state when with_optim) atomically
+ * (temp file, fsync, rename). The model config goes into the header's __metadata__. */
+ef_status ef_model_save(ef_model *m, const char *path, const ef_train_state *st, int with_optim, ef_error *err);
+/* Loads a checkpoint: creates the model from the file's config (max_B as given), fills
+ * weights, and optimiser state and *st when present (st may be NULL). Every header value,
+ * offset and shape is validated; a bad file yields EF_ERR_FORMAT naming file and offset. */
+ef_status ef_model_load(ef_model **out, const char *path, int max_B, ef_train_state *st, int *has_optim, ef_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,97 @@
+/* eraformer nn: the layers of the transformer as forward/backward pairs.
+ *
+ * Conventions (llm.c style): outputs first, then saved activations, then const inputs, then
+ * const parameters, then int dims. Every backward ACCUMULATES (+=) into its gradient outputs.
+ * Shapes are row-major; N is a number of rows (B*T), C a width.
+ *
+ * Threading: OpenMP over work items with disjoint outputs, partitioned in fixed-size chunks
+ * that do not depend on the number of threads, and reductions summed in a fixed order, so
+ * results are bitwise identical for any thread count. BLAS (OpenBLAS cblas_sgemm) runs
+ * single-threaded inside our parallel regions (ef_nn_init sets it).
+ *
+ * Each optimised kernel has a naive *_ref twin used by the tests. */
+#ifndef EF_NN_H
+#define EF_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "eraformer/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Once per process (idempotent): BLAS single-threaded. */
+void ef_nn_init(void);
+
+// ---- linear ---------------------------------------------------------------------------
+/* inp (N,C), w (OC,C), b (OC) or NULL -> out (N,OC) = inp·wᵀ + b */
+void ef_linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+/* dout (N,OC) -> dinp (N,C) += dout·w, dw (OC,C) += doutᵀ·inp, db (OC) += Σ_n dout.
+ * dinp and db may be NULL. */
+void ef_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int N, int C, int OC);
+void ef_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+void ef_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, int N, int C, int OC);
+
+// ---- layernorm ------------------------------------------------------------------------
+/* inp (N,C), w,b (C) -> out (N,C), mean,rstd (N) saved for backward. eps = 1e-5. */
+void ef_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, int N, int C);
+void ef_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int N, int C);
+
+// ---- GELU (tanh approximation, GPT-2's gelu_new) ----------------------------------------
+/* inp (n) -> out (n) */
+void ef_gelu_forward(float *out, const float *inp, size_t n);
+void ef_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void ef_gelu_forward_ref(float *out, const float *inp, size_t n);
+
+// ---- residual -------------------------------------------------------------------------
+/* out (n) = a + b */
+void ef_residual_forward(float *out, const float *a, const float *b, size_t n);
+/* da += dout, db += dout */
+void ef_residual_backward(float *da, float *db, const float *dout, size_t n);
+
+// ---- attention ------------------------------------------------------------------------
+typedef enum ef_mask_kind {
+    EF_MASK_CAUSAL = 0,    /* token t attends 0..t */
+    EF_MASK_CTX_QUERY = 1  /* t < n_ctx attends 0..n_ctx-1; t >= n_ctx attends 0..n_ctx-1 and t */
+} ef_mask_kind;
+
+typedef struct ef_mask {
+    ef_mask_kind kind;
+    int n_ctx;             /* EF_MASK_CTX_QUERY only */
+} ef_mask;
+
+/* 1 if query t may attend key s. */
+int ef_mask_allows(ef_mask m, int t, int s);
+
+/* Per-thread scratch floats that ef_attention_* need for (T, hs). */
+size_t ef_attention_scratch_floats(int T, int hs);
+
+/* qkv (B,T,3C) [q | k | v, heads contiguous inside each] -> out (B,T,C),
+ * att (B,NH,T,T) = softmax probabilities (zero where masked), saved for backward.
+ * scratch: nscratch blocks of ef_attention_scratch_floats(T, C/NH) floats; parallel over
+ * (b, h) with at most nscratch threads. O(T²·hs) per (b,h). */
+void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask,
+                          float *scratch, int nscratch, int B, int T, int C, int NH);
+/* dout (B,T,C) -> dqkv (B,T,3C) +=. Uses dS = P ⊙ (dP − rowsum(P ⊙ dP)): O(T²·hs). */
+void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+                           ef_mask mask, float *scratch, int nscratch, int B, int T, int C, int NH);
+void ef_attention_forward_ref(float *out, float *att, const float *qkv, ef_mask mask, int B, int T, int C, int NH);
+void ef_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *att,
+                               ef_mask mask, int B, int T, int C, int NH);
+
+// ---- MSE loss -------------------------------------------------------------------------
+/* pred, target (n), weight (n) or NULL (weight 0 = ignored) -> mean over weighted items of
+ * (pred-target)², in double. dpred (n) += d loss / d pred. Returns the loss. */
+double ef_mse_forward(const float *pred, const float *target, const float *weight, size_t n);
+void ef_mse_backward(float *dpred, const float *pred, const float *target, const float *weight,
+                     size_t n, float scale);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

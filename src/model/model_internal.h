@@ -1,0 +1,35 @@
+/* model internals shared by model.c, optim.c and checkpoint.c */
+#ifndef EF_MODEL_INTERNAL_H
+#define EF_MODEL_INTERNAL_H
+
+#include "base/ef_internal.h"
+#include "eraformer/model.h"
+
+/* named pointers into a parameter-shaped block (params or grads) */
+typedef struct ef_ptrs {
+    float *p[EF_NPARAM_TENSORS];
+} ef_ptrs;
+
+struct ef_model {
+    ef_model_config cfg;
+    int max_B, max_T, F;       /* F = 2*d_max: values then missing indicators */
+    ef_param_info info[EF_NPARAM_TENSORS];
+    size_t n_params;
+    float *params, *grads, *m, *v;
+    ef_ptrs P, G;
+    long step;
+
+    /* activations, sized for (max_B, max_T) */
+    float *act;                /* one block */
+    float *u, *enc, *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att, *res2, *ln2, *ln2_mean,
+          *ln2_rstd, *fch, *fch_gelu, *res3, *lnf, *lnf_mean, *lnf_rstd, *out, *tok_y, *tok_w,
+          *proj, *dres, *dc, *dqkv, *dfch, *dfch_gelu, *dout, *att_scratch;
+    int n_scratch;
+
+    /* the last forward's shape, for backward */
+    int cur_B, cur_T, cur_k, cur_nctx;
+    const float *cur_y;        /* rows layout: labels of the context rows (embedding) */
+    int have_forward;
+};
+
+#endif

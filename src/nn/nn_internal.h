@@ -1,0 +1,17 @@
+/* nn internals: fixed work partitions (thread-count independent) and BLAS include. */
+#ifndef EF_NN_INTERNAL_H
+#define EF_NN_INTERNAL_H
+
+#include <cblas.h>
+#include "base/ef_internal.h"
+#include "eraformer/nn.h"
+
+/* Rows per work item for row-parallel GEMMs, and output columns per work item for the
+ * weight-gradient GEMMs. Fixed numbers: the partition, hence every rounding, is the same
+ * for 1 or N threads. */
+#define EF_ROW_CHUNK 256
+#define EF_COL_CHUNK 64
+
+static inline int ef_nchunks(int n, int chunk) { return (n + chunk - 1) / chunk; }
+
+#endif
