@@ -65,8 +65,11 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
-    int nwork = B * NH;
-#pragma omp parallel for schedule(static) num_threads(nscratch)
+    int nwork = B * NH, nth = nscratch;
+#ifdef _OPENMP
+    if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth)
     for (int bh = 0; bh < nwork; bh++) {
         int b = bh / NH, h = bh % NH, tid = 0;
 #ifdef _OPENMP
@@ -94,8 +97,11 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
-    int nwork = B * NH;
-#pragma omp parallel for schedule(static) num_threads(nscratch)
+    int nwork = B * NH, nth = nscratch;
+#ifdef _OPENMP
+    if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth)
     for (int bh = 0; bh < nwork; bh++) {
         int b = bh / NH, h = bh % NH, tid = 0;
 #ifdef _OPENMP

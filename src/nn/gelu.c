@@ -14,6 +14,7 @@
 
 /* e^-y for 0 <= y: y is clamped to 80 (e^-80 ~ 1.8e-35, still a normal float);
  * y = n·ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial (< 1e-8 relative). */
+#pragma omp declare simd
 static inline float exp_neg(float y) {
     y = y < 80.0f ? y : 80.0f;
     int n = (int)(y * 1.44269504088896341f + 0.5f);
@@ -28,7 +29,7 @@ static inline float exp_neg(float y) {
 // inp (n) -> out (n)
 void ef_gelu_forward(float *out, const float *inp, size_t n) {
     long nn = (long)n;
-#pragma omp parallel for schedule(static, 4096)
+#pragma omp parallel for simd schedule(simd : static, 4096)
     for (long i = 0; i < nn; i++) {
         float x = inp[i];
         float z = 2.0f * GELU_K * (x + GELU_A * x * x * x);
@@ -40,7 +41,7 @@ void ef_gelu_forward(float *out, const float *inp, size_t n) {
 
 void ef_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
     long nn = (long)n;
-#pragma omp parallel for schedule(static, 4096)
+#pragma omp parallel for simd schedule(simd : static, 4096)
     for (long i = 0; i < nn; i++) {
         float x = inp[i];
         float z = 2.0f * GELU_K * (x + GELU_A * x * x * x);

@@ -1,0 +1,204 @@
+/* Model: determinism (same seed twice; 1 vs 2 threads bitwise), checkpoint round trip and
+ * exact resume, rejection of corrupt checkpoints, optimiser and schedule behaviour. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include "eraformer/model.h"
+#include "test.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+enum { B = 4, K = 9, D = 6 };
+static float X[B * K * D], Y[B * K];
+
+static void make_data(void) {
+    ef_rng r;
+    ef_rng_init(&r, 5, 0);
+    for (int b = 0; b < B; b++) {
+        double w[D];
+        for (int j = 0; j < D; j++) w[j] = ef_rng_normal(&r);
+        for (int i = 0; i < K; i++) {
+            double y = 0;
+            for (int j = 0; j < D; j++) {
+                float x = (float)ef_rng_normal(&r);
+                X[(b * K + i) * D + j] = x;
+                y += w[j] * x;
+            }
+            Y[b * K + i] = (float)y;
+        }
+    }
+}
+
+static void train(ef_model *m, int steps, double *last_loss) {
+    ef_batch bt = {B, K, 4, X, Y, NULL, NULL};
+    ef_adamw opt = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    ef_error err = {0};
+    for (int s = 0; s < steps; s++) {
+        double loss;
+        ef_model_forward(m, &bt, NULL, &loss, &err);
+        ef_model_zero_grad(m);
+        ef_model_backward(m, &err);
+        ef_model_clip_grad(m, 1.0);
+        ef_model_adamw_step(m, &opt);
+        if (last_loss) *last_loss = loss;
+    }
+}
+
+static void set_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+static void test_determinism(ef_layout layout) {
+    ef_model_config cfg = {layout, 2, 32, 4, D, K};
+    ef_model *a, *b;
+    ef_error err = {0};
+    CHECK(ef_model_create(&a, &cfg, B, 3, &err) == EF_OK);
+    CHECK(ef_model_create(&b, &cfg, B, 3, &err) == EF_OK);
+    size_t n = ef_model_num_params(a);
+    CHECK(memcmp(ef_model_params(a), ef_model_params(b), n * 4) == 0);
+    set_threads(1);
+    train(a, 3, NULL);
+    set_threads(2);
+    train(b, 3, NULL);
+    CHECKF(memcmp(ef_model_params(a), ef_model_params(b), n * 4) == 0, "%s: 1 vs 2 threads differ", ef_layout_name(layout));
+    ef_model *c;
+    CHECK(ef_model_create(&c, &cfg, B, 4, &err) == EF_OK);
+    CHECK(memcmp(ef_model_params(a), ef_model_params(c), n * 4) != 0); /* another seed, another init */
+    ef_model_destroy(a);
+    ef_model_destroy(b);
+    ef_model_destroy(c);
+}
+
+static void test_checkpoint(ef_layout layout) {
+    const char *path = layout == EF_LAYOUT_ROWS ? "test_model_rows.st" : "test_model_il.st";
+    ef_model_config cfg = {layout, 2, 16, 2, D, K};
+    ef_model *a, *b;
+    ef_error err = {0};
+    CHECK(ef_model_create(&a, &cfg, B, 9, &err) == EF_OK);
+    train(a, 2, NULL);
+    ef_train_state st;
+    memset(&st, 0, sizeof st);
+    st.step = 2;
+    st.seed = 12345678901234567ull;
+    ef_rng_init(&st.rng, 1, 2);
+    ef_rng_normal(&st.rng); /* leaves a spare normal in the state */
+    snprintf(st.extra, sizeof st.extra, "{\"note\":\"x\"}");
+    CHECK(ef_model_save(a, path, &st, 1, &err) == EF_OK);
+    ef_train_state st2;
+    int has_optim = 0;
+    CHECK(ef_model_load(&b, path, B, &st2, &has_optim, &err) == EF_OK);
+    if (!b) return;
+    CHECK(has_optim == 1);
+    CHECK(st2.step == 2 && st2.seed == st.seed && st2.rng.key == st.rng.key && st2.rng.counter == st.rng.counter);
+    CHECK(st2.rng.has_spare == 1 && st2.rng.spare == st.rng.spare);
+    CHECK(strcmp(st2.extra, st.extra) == 0);
+    CHECK(ef_model_step(b) == 2);
+    CHECK(ef_model_cfg(b)->layout == layout && ef_model_cfg(b)->d_model == 16);
+    size_t n = ef_model_num_params(a);
+    CHECK(memcmp(ef_model_params(a), ef_model_params(b), n * 4) == 0);
+    /* resumed training is bitwise the same as uninterrupted training */
+    train(a, 3, NULL);
+    train(b, 3, NULL);
+    CHECK(memcmp(ef_model_params(a), ef_model_params(b), n * 4) == 0);
+    ef_model_destroy(b);
+    ef_model_destroy(a);
+
+    /* ---- corrupt files: every one rejected with EF_ERR_FORMAT naming the file */
+    char *buf;
+    size_t size;
+    CHECK(ef_file_read_all(path, &buf, &size, &err) == EF_OK);
+    const char *bad = "test_model_bad.st";
+    size_t cuts[] = {0, 4, 8, 20, size / 2, size - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        ef_file_write_atomic(bad, buf, cuts[i], &err);
+        ef_status s = ef_model_load(&b, bad, B, NULL, NULL, &err);
+        CHECKF(s == EF_ERR_FORMAT && strstr(err.msg, bad), "truncated at %zu: status %d msg %s", cuts[i], s, err.msg);
+    }
+    struct { const char *from, *to; } edits[] = {
+        {"\"F32\"", "\"F16\""},               /* dtype */
+        {"\"shape\":[2,16]", "\"shape\":[3,16]"}, /* shape against config */
+        {"\"d_model\\\":16", "\"d_model\\\":17"}, /* config no longer divisible / shapes differ */
+        {"\"eraformer\"", "\"eraformxr\""},   /* format tag */
+        {"data_offsets\":[0,", "data_offsets\":[9,"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        char *copy = ef_malloc(size);
+        memcpy(copy, buf, size);
+        char *hit = strstr(copy + 8, edits[i].from);
+        CHECKF(hit != NULL, "edit %zu: pattern %s not in header", i, edits[i].from);
+        if (hit && strlen(edits[i].from) == strlen(edits[i].to)) {
+            memcpy(hit, edits[i].to, strlen(edits[i].to));
+            ef_file_write_atomic(bad, copy, size, &err);
+            ef_status s = ef_model_load(&b, bad, B, NULL, NULL, &err);
+            CHECKF(s == EF_ERR_FORMAT && strstr(err.msg, bad), "edit %zu (%s): status %d msg %s", i, edits[i].to, s, err.msg);
+        }
+        ef_free(copy);
+    }
+    /* header length larger than the file */
+    char *copy = ef_malloc(size);
+    memcpy(copy, buf, size);
+    copy[5] = 0x7f;
+    ef_file_write_atomic(bad, copy, size, &err);
+    CHECK(ef_model_load(&b, bad, B, NULL, NULL, &err) == EF_ERR_FORMAT && strstr(err.msg, "offset 0"));
+    ef_free(copy);
+    CHECK(ef_model_load(&b, "does-not-exist.st", B, NULL, NULL, &err) == EF_ERR_IO);
+    ef_free(buf);
+    unlink(bad);
+    unlink(path);
+}
+
+static void test_learning(void) {
+    ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 32, 4, D, K};
+    ef_model *m;
+    ef_error err = {0};
+    CHECK(ef_model_create(&m, &cfg, B, 1, &err) == EF_OK);
+    double l0, l1;
+    ef_batch bt = {B, K, 4, X, Y, NULL, NULL};
+    ef_model_forward(m, &bt, NULL, &l0, &err);
+    train(m, 200, &l1);
+    CHECKF(l1 < 0.2 * l0, "memorising one batch: loss %.4g -> %.4g", l0, l1);
+    ef_model_destroy(m);
+}
+
+static void test_schedule_and_errors(void) {
+    CHECK_NEAR(ef_lr_schedule(1.0f, 0, 10, 100, 0.1f), 0.1, 1e-7, 0);
+    CHECK_NEAR(ef_lr_schedule(1.0f, 9, 10, 100, 0.1f), 1.0, 1e-7, 0);
+    CHECK_NEAR(ef_lr_schedule(1.0f, 55, 10, 100, 0.1f), 0.55, 1e-6, 0);
+    CHECK_NEAR(ef_lr_schedule(1.0f, 100, 10, 100, 0.1f), 0.1, 1e-7, 0);
+    ef_model_config bad = {EF_LAYOUT_ROWS, 2, 30, 4, D, K};
+    ef_model *m;
+    ef_error err = {0};
+    CHECK(ef_model_create(&m, &bad, B, 1, &err) == EF_ERR_INVALID && strstr(err.msg, "n_head"));
+    ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, D, K};
+    CHECK(ef_model_create(&m, &cfg, 2, 1, &err) == EF_OK);
+    ef_batch bt = {3, K, 0, X, Y, NULL, NULL};
+    CHECK(ef_model_forward(m, &bt, NULL, NULL, &err) == EF_ERR_INVALID); /* batch above max */
+    ef_batch bt2 = {2, K + 1, 0, X, Y, NULL, NULL};
+    CHECK(ef_model_forward(m, &bt2, NULL, NULL, &err) == EF_ERR_INVALID);
+    CHECK(ef_model_backward(m, &err) == EF_ERR_INVALID); /* no forward yet */
+    /* clipping: the returned norm is the pre-clip norm and the new norm is max_norm */
+    ef_batch ok = {2, K, 0, X, Y, NULL, NULL};
+    ef_model_forward(m, &ok, NULL, NULL, &err);
+    ef_model_zero_grad(m);
+    ef_model_backward(m, &err);
+    double n0 = ef_model_clip_grad(m, 1e-3);
+    double n1 = ef_model_clip_grad(m, 0);
+    CHECK(n0 > 1e-3 && fabs(n1 - 1e-3) < 1e-8);
+    ef_model_destroy(m);
+}
+
+int main(void) {
+    make_data();
+    test_determinism(EF_LAYOUT_INTERLEAVED);
+    test_determinism(EF_LAYOUT_ROWS);
+    test_checkpoint(EF_LAYOUT_INTERLEAVED);
+    test_checkpoint(EF_LAYOUT_ROWS);
+    test_learning();
+    test_schedule_and_errors();
+    TEST_MAIN_END;
+}
