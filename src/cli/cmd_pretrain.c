@@ -34,6 +34,7 @@ static void usage(FILE *f) {
 "  --d-max N             model input width (default --d)\n"
 "  --points N            points per sequence k at the end of the curriculum (default 2d+1)\n"
 "  --curriculum-every N  grow d by 1 and k by 2 every N steps, Garg-style (default 200; 0 = off)\n"
+"  --curriculum-start D,K  first d and k of the curriculum (default: d = min(5, ceil(d/3)), k = 2d+1)\n"
 "model:\n"
 "  --layout L            interleaved (Garg) or rows (TabPFN-style) (default interleaved)\n"
 "  --layers N --d-model N --heads N   (default 4, 128, 4)\n"
@@ -53,14 +54,16 @@ static void usage(FILE *f) {
 "  --checkpoint-every N  steps between checkpoints (default 250)\n"
 "  --log FILE            JSONL log (default OUT.log.jsonl)\n"
 "  --eval-every N        steps between held-out evaluations (default 100)\n"
+"  --stop-after N        stop after N steps of this run, as an interruption would (the\n"
+"                        schedule still ends at --steps; continue with --resume)\n"
 "\n"
 "Progress goes to stderr; the final evaluation is printed on stdout as JSON.\n");
 }
 
 typedef struct pt_opts {
     const char *out, *resume, *log, *mixture, *xspec, *pparams;
-    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads;
-    long steps, warmup, ckpt_every, eval_every;
+    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0;
+    long steps, warmup, ckpt_every, eval_every, stop_after;
     double lr, min_lr_ratio, wd, clip;
     uint64_t seed;
     ef_layout layout;
@@ -70,10 +73,10 @@ typedef struct pt_opts {
 static void opts_json(const pt_opts *o, char *buf, size_t n) {
     snprintf(buf, n,
              "{\"mixture\":\"%s\",\"x\":\"%s\",\"prior_params\":\"%s\",\"d\":%d,\"points\":%d,"
-             "\"curriculum_every\":%d,\"batch\":%d,\"steps\":%ld,\"lr\":%.9g,\"warmup\":%ld,"
+             "\"curriculum_every\":%d,\"curriculum_start\":[%d,%d],\"batch\":%d,\"steps\":%ld,\"lr\":%.9g,\"warmup\":%ld,"
              "\"min_lr_ratio\":%.9g,\"weight_decay\":%.9g,\"clip\":%.9g}",
              o->mixture, o->xspec ? o->xspec : "", o->pparams ? o->pparams : "", o->d, o->points,
-             o->curriculum_every, o->batch, o->steps, o->lr, o->warmup, o->min_lr_ratio, o->wd, o->clip);
+             o->curriculum_every, o->cur_d0, o->cur_k0, o->batch, o->steps, o->lr, o->warmup, o->min_lr_ratio, o->wd, o->clip);
 }
 
 typedef struct pt_buffers {
@@ -146,7 +149,8 @@ static int parse(int argc, char **argv, pt_opts *o) {
         {"weight-decay", required_argument, 0, 'W'}, {"clip", required_argument, 0, 'G'}, {"seed", required_argument, 0, 'S'},
         {"threads", required_argument, 0, 'T'}, {"out", required_argument, 0, 'o'}, {"resume", required_argument, 0, 'u'},
         {"checkpoint-every", required_argument, 0, 'K'}, {"log", required_argument, 0, 'g'},
-        {"eval-every", required_argument, 0, 'e'}, {0, 0, 0, 0}};
+        {"eval-every", required_argument, 0, 'e'}, {"stop-after", required_argument, 0, 'A'},
+        {"curriculum-start", required_argument, 0, 'Z'}, {0, 0, 0, 0}};
     static char task_buf[128];
     const char *cmd = "pretrain";
     long v;
@@ -188,6 +192,11 @@ static int parse(int argc, char **argv, pt_opts *o) {
         case 'K': rc = ef_cli_parse_long(cmd, "--checkpoint-every", optarg, 1, 1L << 40, &o->ckpt_every); break;
         case 'g': o->log = optarg; break;
         case 'e': rc = ef_cli_parse_long(cmd, "--eval-every", optarg, 1, 1L << 40, &o->eval_every); break;
+        case 'Z':
+            if (sscanf(optarg, "%d,%d", &o->cur_d0, &o->cur_k0) != 2 || o->cur_d0 < 1 || o->cur_k0 < 1)
+                return ef_cli_usage(cmd, "--curriculum-start expects D,K (two positive integers), got '%s'", optarg);
+            break;
+        case 'A': rc = ef_cli_parse_long(cmd, "--stop-after", optarg, 1, 1L << 40, &o->stop_after); break;
         default: return ef_cli_usage(cmd, "unknown option");
         }
         if (rc) return rc;
@@ -236,6 +245,14 @@ int ef_cmd_pretrain(int argc, char **argv) {
     if (o.curriculum_every > 0) {
         ef_curriculum_default(&cur, o.d, o.points);
         cur.every_steps = o.curriculum_every;
+        if (!o.cur_d0) {
+            /* Garg starts at d = 5 for d = 20; small problems start at about d/3 so that the
+             * first tasks are easy enough to leave the "predict 0" plateau early */
+            o.cur_d0 = (o.d + 2) / 3 < 5 ? (o.d + 2) / 3 : 5;
+            o.cur_k0 = 2 * o.cur_d0 + 1;
+        }
+        cur.d_start = o.cur_d0 < o.d ? o.cur_d0 : o.d;
+        cur.k_start = o.cur_k0 < o.points ? o.cur_k0 : o.points;
     } else {
         cur = (ef_curriculum){o.d, o.d, 1, o.points, o.points, 1, 1};
     }
@@ -299,7 +316,8 @@ int ef_cmd_pretrain(int argc, char **argv) {
     ef_progress_start(&prog, "pretrain", (double)o.steps, "steps");
     double tokens = 0, t0 = ef_time_now(), ema = NAN;
     long step;
-    for (step = start; step < o.steps && !g_stop; step++) {
+    long stop_at = o.stop_after > 0 && start + o.stop_after < o.steps ? start + o.stop_after : o.steps;
+    for (step = start; step < stop_at && !g_stop; step++) {
         int d, k;
         ef_curriculum_at(&cur, step, &d, &k);
         int n_ctx = 0;

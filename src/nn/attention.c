@@ -68,6 +68,8 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
     int nwork = B * NH, nth = nscratch;
 #ifdef _OPENMP
     if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
+#else
+    (void)nth;
 #endif
 #pragma omp parallel for schedule(static) num_threads(nth)
     for (int bh = 0; bh < nwork; bh++) {
@@ -100,6 +102,8 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     int nwork = B * NH, nth = nscratch;
 #ifdef _OPENMP
     if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
+#else
+    (void)nth;
 #endif
 #pragma omp parallel for schedule(static) num_threads(nth)
     for (int bh = 0; bh < nwork; bh++) {

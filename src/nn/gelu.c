@@ -12,45 +12,73 @@
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-/* e^-y for 0 <= y: y is clamped to 80 (e^-80 ~ 1.8e-35, still a normal float);
- * y = n·ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial (< 1e-8 relative). */
-#pragma omp declare simd
-static inline float exp_neg(float y) {
+/* 2^-n and the polynomial p ~ e^r such that e^-y = 2^-n / p, for 0 <= y (clamped to 80:
+ * e^-80 ~ 1.8e-35 is still a normal float). y = n·ln2 + r, |r| <= ln2/2, e^r by its
+ * degree-7 Taylor polynomial (< 1e-8 relative). Returning the pair lets the callers fold
+ * the division into the one they need anyway. */
+static inline float exp_neg_parts(float y, float *p_out) {
     y = y < 80.0f ? y : 80.0f;
     int n = (int)(y * 1.44269504088896341f + 0.5f);
     float r = y - (float)n * 0.693145751953125f - (float)n * 1.428606765330187045e-06f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-              r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    *p_out = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+             r * (1.0f / 720 + r * (1.0f / 5040)))))));
     union { int32_t i; float f; } s;
     s.i = (127 - n) << 23;
-    return s.f / p;
+    return s.f;
 }
 
-// inp (n) -> out (n)
-void ef_gelu_forward(float *out, const float *inp, size_t n) {
-    long nn = (long)n;
-#pragma omp parallel for simd schedule(simd : static, 4096)
-    for (long i = 0; i < nn; i++) {
+/* The chunk kernels are compiled twice (AVX2 and baseline x86-64) and picked at load time.
+ * Both evaluate the same IEEE operations in the same order (no FMA contraction in ISO C
+ * mode), so they give identical results. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define EF_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EF_CLONES
+#endif
+
+/* σ(z) = 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0, with e = e^-|z| = t/p:
+ *   σ = (z >= 0 ? p : t) / (p + t),  σ(1−σ) = t·p / (p + t)²   (one division) */
+EF_CLONES static void gelu_fwd_chunk(float *out, const float *inp, long n) {
+    for (long i = 0; i < n; i++) {
         float x = inp[i];
         float z = 2.0f * GELU_K * (x + GELU_A * x * x * x);
-        float e = exp_neg(fabsf(z));
-        float s = (z >= 0.0f ? 1.0f : e) / (1.0f + e);
+        float p, t = exp_neg_parts(fabsf(z), &p);
+        float s = (z >= 0.0f ? p : t) / (p + t);
         out[i] = x * s;
     }
 }
 
-void ef_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
-    long nn = (long)n;
-#pragma omp parallel for simd schedule(simd : static, 4096)
-    for (long i = 0; i < nn; i++) {
+EF_CLONES static void gelu_bwd_chunk(float *dinp, const float *inp, const float *dout, long n) {
+    for (long i = 0; i < n; i++) {
         float x = inp[i];
         float z = 2.0f * GELU_K * (x + GELU_A * x * x * x);
-        float e = exp_neg(fabsf(z));
-        float inv = 1.0f / (1.0f + e);
-        float s = (z >= 0.0f ? 1.0f : e) * inv;
-        float ss = e * inv * inv; /* σ(1−σ) */
+        float p, t = exp_neg_parts(fabsf(z), &p);
+        float q = 1.0f / (p + t);
+        float s = (z >= 0.0f ? p : t) * q;
+        float ss = t * p * q * q;
         float g = s + x * ss * 2.0f * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
         dinp[i] += g * dout[i];
+    }
+}
+
+#define GELU_CHUNK 8192
+
+// inp (n) -> out (n)
+void ef_gelu_forward(float *out, const float *inp, size_t n) {
+    long nch = (long)((n + GELU_CHUNK - 1) / GELU_CHUNK);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < nch; c++) {
+        long i0 = c * GELU_CHUNK, m = (long)n - i0 < GELU_CHUNK ? (long)n - i0 : GELU_CHUNK;
+        gelu_fwd_chunk(out + i0, inp + i0, m);
+    }
+}
+
+void ef_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+    long nch = (long)((n + GELU_CHUNK - 1) / GELU_CHUNK);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < nch; c++) {
+        long i0 = c * GELU_CHUNK, m = (long)n - i0 < GELU_CHUNK ? (long)n - i0 : GELU_CHUNK;
+        gelu_bwd_chunk(dinp + i0, inp + i0, dout + i0, m);
     }
 }
 

@@ -1,0 +1,42 @@
+/* Helpers for CLI tests: run the built binary (EF_CLI) through the shell and capture
+ * stdout/stderr and the exit code. */
+#ifndef EF_CLI_UTIL_H
+#define EF_CLI_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "eraformer/base.h"
+
+/* Runs `EF_CLI args` with stdout to out_path and stderr to err_path (either may be NULL:
+ * discarded). Returns the exit code (or -1). */
+static inline int cli_run(const char *args, const char *out_path, const char *err_path) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", EF_CLI, args, out_path ? out_path : "/dev/null",
+             err_path ? err_path : "/dev/null");
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+/* Whole file as a string (caller frees), or NULL. */
+static inline char *cli_slurp(const char *path) {
+    char *d;
+    size_t n;
+    if (ef_file_read_all(path, &d, &n, NULL) != EF_OK) return NULL;
+    return d;
+}
+
+static inline int cli_files_equal(const char *a, const char *b) {
+    char *x, *y;
+    size_t nx, ny;
+    if (ef_file_read_all(a, &x, &nx, NULL) != EF_OK) return 0;
+    if (ef_file_read_all(b, &y, &ny, NULL) != EF_OK) { ef_free(x); return 0; }
+    int eq = nx == ny && memcmp(x, y, nx) == 0;
+    ef_free(x);
+    ef_free(y);
+    return eq;
+}
+
+#endif

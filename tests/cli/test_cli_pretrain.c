@@ -1,0 +1,97 @@
+/* eraformer pretrain from the command line: help and usage errors, learning signal in the
+ * log, exact resume after --stop-after and after kill -9, and bad --resume files. */
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli_util.h"
+#include "test.h"
+
+#define SMALL "--task linear --d 4 --points 9 --layers 2 --d-model 32 --heads 2 --batch 8 --checkpoint-every 5 --eval-every 10 --threads 2"
+
+static void test_usage(void) {
+    CHECK(cli_run("pretrain --help", "pt_help.txt", NULL) == 0);
+    char *h = cli_slurp("pt_help.txt");
+    CHECK(h && strstr(h, "--resume") && strstr(h, "--mixture"));
+    free(h);
+    CHECK(cli_run("pretrain --steps 10", NULL, "pt_err.txt") == 2);  /* no --out */
+    CHECK(cli_run("pretrain --out x.st --steps ten", NULL, "pt_err.txt") == 2);
+    char *e = cli_slurp("pt_err.txt");
+    CHECK(e && strstr(e, "--steps") && strstr(e, "HINT"));
+    free(e);
+    CHECK(cli_run("pretrain --out x.st --heads 3 --d-model 32", NULL, NULL) == 2);
+    CHECK(cli_run("pretrain --out x.st --mixture linear=-1", NULL, "pt_err.txt") == 2);
+    CHECK(cli_run("pretrain --out x.st --mixture nosuchclass=1", NULL, "pt_err.txt") == 2);
+    CHECK(cli_run("nosuchcommand", NULL, NULL) == 2);
+}
+
+static void test_resume(void) {
+    /* uninterrupted 20 steps */
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --out pt_full.st", "pt_full.json", NULL) == 0);
+    char *js = cli_slurp("pt_full.json");
+    CHECK(js && strstr(js, "\"eval_err_last\""));
+    free(js);
+    char *log = cli_slurp("pt_full.st.log.jsonl");
+    CHECK(log && strstr(log, "\"step\":20,") && strstr(log, "\"grad_norm\""));
+    free(log);
+    /* 7 steps, then resume to 20: the same file bit for bit */
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --stop-after 7 --out pt_part.st", NULL, NULL) == 0);
+    CHECK(!cli_files_equal("pt_full.st", "pt_part.st"));
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --resume pt_part.st --out pt_part.st", NULL, NULL) == 0);
+    CHECKF(cli_files_equal("pt_full.st", "pt_part.st"), "resumed checkpoint differs from the uninterrupted one");
+    /* a different seed gives a different model */
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --seed 2 --out pt_seed2.st", NULL, NULL) == 0);
+    CHECK(!cli_files_equal("pt_full.st", "pt_seed2.st"));
+    /* same seed with 1 thread: identical */
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --threads 1 --out pt_t1.st", NULL, NULL) == 0);
+    CHECKF(cli_files_equal("pt_full.st", "pt_t1.st"), "1 thread and 2 threads differ");
+}
+
+static void test_kill9(void) {
+    unlink("pt_kill.st");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "exec %s pretrain " SMALL " --steps 120 --out pt_kill.st >/dev/null 2>&1", EF_CLI);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    int seen = 0;
+    for (int i = 0; i < 6000 && !seen; i++) {  /* up to 60 s for the first checkpoint */
+        seen = stat("pt_kill.st", &st) == 0;
+        if (!seen) {
+            struct timespec ts = {0, 10000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(seen);
+    CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    /* whatever step it died at, the checkpoint is whole and resumes to the same result */
+    CHECK(cli_run("pretrain " SMALL " --steps 120 --resume pt_kill.st --out pt_kill.st", NULL, NULL) == 0);
+    CHECK(cli_run("pretrain " SMALL " --steps 120 --out pt_ref400.st", NULL, NULL) == 0);
+    CHECKF(cli_files_equal("pt_kill.st", "pt_ref400.st"), "kill -9 + resume differs from an uninterrupted run");
+}
+
+static void test_bad_resume(void) {
+    FILE *f = fopen("pt_garbage.st", "wb");
+    fputs("this is not a checkpoint", f);
+    fclose(f);
+    CHECK(cli_run("pretrain " SMALL " --steps 5 --resume pt_garbage.st --out pt_g2.st", NULL, "pt_err.txt") == 1);
+    char *e = cli_slurp("pt_err.txt");
+    CHECK(e && strstr(e, "pt_garbage.st") && strstr(e, "error"));
+    free(e);
+    /* resuming with a different width is refused with a usage error */
+    CHECK(cli_run("pretrain " SMALL " --d 5 --points 11 --steps 5 --resume pt_full.st --out pt_g3.st", NULL, "pt_err.txt") == 2);
+}
+
+int main(void) {
+    test_usage();
+    test_resume();
+    test_kill9();
+    test_bad_resume();
+    TEST_MAIN_END;
+}
