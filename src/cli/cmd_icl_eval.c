@@ -1,0 +1,334 @@
+/* eraformer icl-eval: in-context evaluation in the protocol of Garg et al. 2022. For every
+ * number of in-context examples i = 0..k-1, the normalised squared error of the prediction
+ * of y_{i+1} (÷ the class's error scale, so predicting 0 scores ~1), averaged over --tasks
+ * tasks, with a bootstrap 90 % interval, for the transformer and the classical baselines.
+ * CSV on stdout (or --csv), an SVG plot with --plot. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "cli/svg.h"
+#include "eraformer/model.h"
+#include "eraformer/prior.h"
+
+#define MAX_EST 12
+
+static void usage(FILE *f) {
+    fprintf(f,
+"usage: eraformer icl-eval --model FILE --class NAME [options]\n"
+"\n"
+"Normalised squared error vs number of in-context examples, transformer vs baselines.\n"
+"\n"
+"  --model FILE        checkpoint from 'eraformer pretrain'\n"
+"  --class NAME        function class (linear, laplace, elasticnet, sparse, relu, tree, forest,\n"
+"                      ar_drift, regime, lstm, sinusoid, quadratic)\n"
+"  --d N               input dimension (default: the model's d_max)\n"
+"  --points N          sequence length k (default: the model's max points)\n"
+"  --tasks N           number of tasks (default 1280, Garg's)\n"
+"  --baselines LIST    comma-separated baselines (default: the ones suited to the class):\n"
+"                      zero lstsq ridge lasso elasticnet knn averaging cart2 cart4 nn rls\n"
+"                      kalman xgboost\n"
+"  --ood SPEC          out-of-distribution variant: scale-x=S (homogeneous classes),\n"
+"                      scale-y=S, skewed (covariance eigenvalues ~ 1/i^2), noise=SIGMA\n"
+"  --prior-params SPEC prior settings key=value,... as in 'pretrain'\n"
+"  --bootstrap N       bootstrap resamples for the 90%% interval (default 1000)\n"
+"  --seed N            task stream (default 7; pretrain's own streams are different)\n"
+"  --threads N         OpenMP threads\n"
+"  --csv FILE          write the CSV there instead of stdout\n"
+"  --plot FILE         write an SVG plot (error vs k, one line per estimator)\n");
+}
+
+static const char *default_baselines(ef_prior_class c) {
+    switch (c) {
+    case EF_PRIOR_LINEAR: case EF_PRIOR_QUADRATIC: return "zero,lstsq,ridge,averaging,knn";
+    case EF_PRIOR_LAPLACE: return "zero,lstsq,ridge,lasso,knn";
+    case EF_PRIOR_ELASTICNET: return "zero,lstsq,ridge,elasticnet,knn";
+    case EF_PRIOR_SPARSE: return "zero,lstsq,lasso,averaging,knn";
+    case EF_PRIOR_RELU: return "zero,lstsq,nn,xgboost,knn";
+    case EF_PRIOR_TREE: case EF_PRIOR_FOREST: return "zero,lstsq,cart4,xgboost,knn";
+    case EF_PRIOR_DRIFT: case EF_PRIOR_REGIME: return "zero,lstsq,rls,kalman";
+    default: return "zero,lstsq,nn,xgboost,knn";
+    }
+}
+
+/* degree of homogeneity of f in x (f(s x) = s^deg f(x)), or 0 if not homogeneous */
+static int homogeneity(ef_prior_class c) {
+    switch (c) {
+    case EF_PRIOR_LINEAR: case EF_PRIOR_LAPLACE: case EF_PRIOR_ELASTICNET: case EF_PRIOR_SPARSE:
+    case EF_PRIOR_RELU: case EF_PRIOR_DRIFT: case EF_PRIOR_REGIME: return 1;
+    case EF_PRIOR_QUADRATIC: return 2;
+    default: return 0;
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ef_cmd_icl_eval(int argc, char **argv) {
+    static const struct option lo[] = {
+        {"help", no_argument, 0, 'h'}, {"model", required_argument, 0, 'm'}, {"class", required_argument, 0, 'c'},
+        {"d", required_argument, 0, 'd'}, {"points", required_argument, 0, 'k'}, {"tasks", required_argument, 0, 'n'},
+        {"baselines", required_argument, 0, 'b'}, {"ood", required_argument, 0, 'o'}, {"prior-params", required_argument, 0, 'P'},
+        {"bootstrap", required_argument, 0, 'B'}, {"seed", required_argument, 0, 'S'}, {"threads", required_argument, 0, 'T'},
+        {"csv", required_argument, 0, 'C'}, {"plot", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+    const char *cmd = "icl-eval", *model_path = NULL, *cls_name = NULL, *bl_list = NULL, *ood = NULL, *pparams = NULL;
+    const char *csv_path = NULL, *plot_path = NULL;
+    long d = 0, k = 0, ntasks = 1280, nboot = 1000, threads = 0;
+    uint64_t seed = 7;
+    int c, rc = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return 0;
+        case 'm': model_path = optarg; break;
+        case 'c': cls_name = optarg; break;
+        case 'd': rc = ef_cli_parse_long(cmd, "--d", optarg, 1, 4096, &d); break;
+        case 'k': rc = ef_cli_parse_long(cmd, "--points", optarg, 1, 65536, &k); break;
+        case 'n': rc = ef_cli_parse_long(cmd, "--tasks", optarg, 1, 10000000, &ntasks); break;
+        case 'b': bl_list = optarg; break;
+        case 'o': ood = optarg; break;
+        case 'P': pparams = optarg; break;
+        case 'B': rc = ef_cli_parse_long(cmd, "--bootstrap", optarg, 0, 1000000, &nboot); break;
+        case 'S': rc = ef_cli_parse_u64(cmd, "--seed", optarg, &seed); break;
+        case 'T': rc = ef_cli_parse_long(cmd, "--threads", optarg, 1, 1024, &threads); break;
+        case 'C': csv_path = optarg; break;
+        case 'p': plot_path = optarg; break;
+        default: return ef_cli_usage(cmd, "unknown option");
+        }
+        if (rc) return rc;
+    }
+    if (optind < argc) return ef_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!model_path || !cls_name) return ef_cli_usage(cmd, "--model and --class are required");
+    if (threads) ef_threads_set((int)threads);
+    ef_prior_class cls;
+    if (ef_prior_class_from_name(cls_name, &cls) != 0) return ef_cli_usage(cmd, "unknown class '%s'", cls_name);
+
+    ef_error err = {0};
+    ef_model *m;
+    int MB = 64;
+    if (ef_model_load(&m, model_path, MB, NULL, NULL, &err) != EF_OK) return ef_cli_fail(&err, NULL);
+    const ef_model_config *mc = ef_model_cfg(m);
+    if (!d) d = mc->d_max;
+    if (!k) k = mc->max_points;
+    if (d > mc->d_max || k > mc->max_points) {
+        ef_model_destroy(m);
+        return ef_cli_usage(cmd, "the model takes d <= %d and points <= %d", mc->d_max, mc->max_points);
+    }
+
+    /* the prior: one class, plus the OOD variant */
+    ef_prior_config pc;
+    ef_prior_config_default(&pc);
+    pc.d_max = mc->d_max;
+    pc.n_points = (int)k;
+    char mix[64];
+    snprintf(mix, sizeof mix, "%s=1", ef_prior_class_name(cls));
+    double scale_x = 1, scale_y = 1;
+    int status = 0;
+    if (ef_prior_config_parse_mixture(&pc, mix, &err) != EF_OK || (pparams && ef_prior_config_parse_params(&pc, pparams, &err) != EF_OK)) {
+        ef_model_destroy(m);
+        err.code = EF_ERR_INVALID;
+        return ef_cli_fail(&err, NULL);
+    }
+    if (ood) {
+        if (!strncmp(ood, "scale-x=", 8)) {
+            rc = ef_cli_parse_double(cmd, "--ood scale-x", ood + 8, 1e-6, 1e6, &scale_x);
+            if (!rc && !homogeneity(cls))
+                rc = ef_cli_usage(cmd, "scale-x needs a class that is homogeneous in x (linear, laplace, elasticnet, sparse, "
+                                       "relu, ar_drift, regime, quadratic); %s is not", cls_name);
+        } else if (!strncmp(ood, "scale-y=", 8)) {
+            rc = ef_cli_parse_double(cmd, "--ood scale-y", ood + 8, 1e-6, 1e6, &scale_y);
+        } else if (!strcmp(ood, "skewed")) {
+            for (int i = 0; i < EF_PRIOR_X_COUNT; i++) pc.x_weights[i] = 0;
+            pc.x_weights[EF_PRIOR_X_CORRELATED] = 1;
+            pc.x_skewed = 1;
+        } else if (!strncmp(ood, "noise=", 6)) {
+            double s;
+            rc = ef_cli_parse_double(cmd, "--ood noise", ood + 6, 0, 100, &s);
+            pc.noise_prob = 1;
+            pc.noise_min = pc.noise_max = s;
+        } else {
+            rc = ef_cli_usage(cmd, "unknown --ood '%s' (scale-x=S, scale-y=S, skewed, noise=SIGMA)", ood);
+        }
+        if (rc) {
+            ef_model_destroy(m);
+            return rc;
+        }
+    }
+    if (ef_prior_config_validate(&pc, &err) != EF_OK) {
+        ef_model_destroy(m);
+        err.code = EF_ERR_INVALID;
+        return ef_cli_fail(&err, NULL);
+    }
+
+    /* estimators: the transformer, then the baselines */
+    ef_baseline bls[MAX_EST];
+    const char *names[MAX_EST + 1];
+    char namebuf[MAX_EST][32];
+    int nb = 0;
+    char list[512];
+    snprintf(list, sizeof list, "%s", bl_list ? bl_list : default_baselines(cls));
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (nb == MAX_EST - 1) break;
+        if (ef_baseline_parse(&bls[nb], tok, &err) != EF_OK) {
+            ef_model_destroy(m);
+            err.code = EF_ERR_INVALID;
+            return ef_cli_fail(&err, "see 'eraformer icl-eval --help' for the baseline names");
+        }
+        if (!ef_baseline_available(bls[nb].kind)) {
+            fprintf(stderr, "icl-eval: baseline %s is not available in this build; skipped\n", tok);
+            continue;
+        }
+        snprintf(namebuf[nb], sizeof namebuf[nb], "%s", tok);
+        nb++;
+    }
+    int ne = nb + 1;
+    names[0] = "transformer";
+    for (int i = 0; i < nb; i++) names[i + 1] = namebuf[i];
+
+    size_t K = (size_t)k, D = (size_t)mc->d_max, NT = (size_t)ntasks;
+    double *errs = ef_calloc((size_t)ne * NT * K, sizeof(double));   /* [estimator][task][i] */
+    float *x = ef_malloc((size_t)MB * K * D * sizeof(float)), *y = ef_malloc((size_t)MB * K * sizeof(float));
+    float *pred = ef_malloc((size_t)MB * K * sizeof(float)), *bpred = ef_malloc((size_t)MB * nb * K * sizeof(float) + 4);
+    uint8_t *mask = ef_malloc((size_t)MB * K * D);
+    int *dvec = ef_malloc((size_t)MB * sizeof(int));
+    ef_task_info *info = ef_malloc((size_t)MB * sizeof(ef_task_info));
+    if (!errs || !x || !y || !pred || !bpred || !mask || !dvec || !info) {
+        err.code = EF_ERR_NOMEM;
+        snprintf(err.msg, sizeof err.msg, "out of memory for %ld tasks", ntasks);
+        status = ef_cli_fail(&err, NULL);
+        goto done;
+    }
+    fprintf(stderr, "icl-eval: %s, class %s, d %ld, k %ld, %ld tasks%s%s, estimators:", model_path, ef_prior_class_name(cls),
+            d, k, ntasks, ood ? ", ood " : "", ood ? ood : "");
+    for (int e = 0; e < ne; e++) fprintf(stderr, " %s", names[e]);
+    fputc('\n', stderr);
+    ef_progress prog;
+    ef_progress_start(&prog, "icl-eval", (double)ntasks, "tasks");
+    for (size_t t0 = 0; t0 < NT; t0 += (size_t)MB) {
+        int B = (int)(NT - t0 < (size_t)MB ? NT - t0 : (size_t)MB);
+        if (ef_prior_sample_batch(&pc, seed, t0, B, (int)d, (int)k, x, y, mask, info, &err) != EF_OK) {
+            status = ef_cli_fail(&err, NULL);
+            goto done;
+        }
+        int deg = homogeneity(cls);
+        for (int b = 0; b < B; b++) {
+            dvec[b] = info[b].d;
+            double fy = scale_y * (scale_x != 1 ? pow(scale_x, deg) : 1.0);
+            for (size_t i = 0; i < K * D; i++) x[(size_t)b * K * D + i] *= (float)scale_x;
+            for (size_t i = 0; i < K; i++) y[(size_t)b * K + i] *= (float)fy;
+        }
+        /* transformer */
+        if (mc->layout == EF_LAYOUT_INTERLEAVED) {
+            ef_batch bt = {B, (int)k, 0, x, y, mask, dvec};
+            if (ef_model_forward(m, &bt, pred, NULL, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
+        } else {
+            float *tmp = bpred;  /* reuse as scratch for one forward's predictions */
+            float *rowp = ef_malloc((size_t)B * K * sizeof(float));
+            if (!rowp) { err.code = EF_ERR_NOMEM; snprintf(err.msg, sizeof err.msg, "out of memory"); status = ef_cli_fail(&err, NULL); goto done; }
+            for (int n_ctx = 0; n_ctx < (int)k; n_ctx++) {
+                ef_batch bt = {B, (int)k, n_ctx, x, y, mask, dvec};
+                if (ef_model_forward(m, &bt, rowp, NULL, &err) != EF_OK) { ef_free(rowp); status = ef_cli_fail(&err, NULL); goto done; }
+                for (int b = 0; b < B; b++) pred[(size_t)b * K + n_ctx] = rowp[(size_t)b * K + n_ctx];
+            }
+            (void)tmp;
+            ef_free(rowp);
+        }
+        /* baselines, parallel over tasks (each task's fits are independent and seeded) */
+        int fail = 0;
+#pragma omp parallel for schedule(dynamic)
+        for (int b = 0; b < B; b++) {
+            for (int e = 0; e < nb; e++) {
+                ef_baseline bl = bls[e];
+                ef_baseline_set_oracle(&bl, &info[b]);
+                ef_error e2 = {0};
+                if (ef_baseline_predict_prefixes(&bl, x + (size_t)b * K * D, y + (size_t)b * K, (int)k, dvec[b], (int)D,
+                                                 ef_hash64(seed, t0 + (size_t)b), bpred + ((size_t)b * nb + e) * K, &e2) != EF_OK) {
+#pragma omp critical
+                    { fail = 1; err = e2; }
+                }
+            }
+        }
+        if (fail) { status = ef_cli_fail(&err, NULL); goto done; }
+        for (int b = 0; b < B; b++) {
+            double sc = info[b].err_scale * scale_y * scale_y * pow(scale_x, 2.0 * homogeneity(cls));
+            for (size_t i = 0; i < K; i++) {
+                double yt = y[(size_t)b * K + i];
+                double et = pred[(size_t)b * K + i] - yt;
+                errs[((size_t)0 * NT + t0 + b) * K + i] = et * et / sc;
+                for (int e = 0; e < nb; e++) {
+                    double eb = bpred[((size_t)b * nb + e) * K + i] - yt;
+                    errs[((size_t)(e + 1) * NT + t0 + b) * K + i] = eb * eb / sc;
+                }
+            }
+        }
+        ef_progress_update(&prog, (double)(t0 + B), NULL);
+    }
+    ef_progress_finish(&prog, (double)NT, NULL);
+
+    /* means and bootstrap intervals */
+    {
+        double *mean = ef_malloc((size_t)ne * K * sizeof(double)), *lo5 = ef_malloc((size_t)ne * K * sizeof(double));
+        double *hi95 = ef_malloc((size_t)ne * K * sizeof(double)), *xs = ef_malloc(K * sizeof(double));
+        double *boot = ef_malloc(((size_t)nboot + 1) * sizeof(double));
+        int *idx = ef_malloc(NT * sizeof(int) * (nboot > 0 ? (size_t)nboot : 1));
+        ef_rng br;
+        ef_rng_init(&br, seed, 0xB007);
+        for (long r = 0; r < nboot; r++)
+            for (size_t t = 0; t < NT; t++) idx[(size_t)r * NT + t] = (int)ef_rng_below(&br, NT);
+        for (int e = 0; e < ne; e++)
+            for (size_t i = 0; i < K; i++) {
+                const double *col = errs + (size_t)e * NT * K + i;
+                double s = 0;
+                for (size_t t = 0; t < NT; t++) s += col[t * K];
+                mean[e * K + i] = s / NT;
+                for (long r = 0; r < nboot; r++) {
+                    double bs = 0;
+                    for (size_t t = 0; t < NT; t++) bs += col[(size_t)idx[(size_t)r * NT + t] * K];
+                    boot[r] = bs / NT;
+                }
+                qsort(boot, (size_t)nboot, sizeof *boot, cmp_double);
+                lo5[e * K + i] = nboot ? boot[(size_t)(0.05 * (nboot - 1))] : mean[e * K + i];
+                hi95[e * K + i] = nboot ? boot[(size_t)(0.95 * (nboot - 1))] : mean[e * K + i];
+            }
+        for (size_t i = 0; i < K; i++) xs[i] = (double)i;
+        FILE *out = stdout;
+        ef_atomic_file af = {0};
+        if (csv_path) {
+            if (ef_atomic_open(&af, csv_path, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
+            out = af.fp;
+        }
+        fprintf(out, "in_context_examples,estimator,mean_sq_error,lo90,hi90\n");
+        for (size_t i = 0; i < K; i++)
+            for (int e = 0; e < ne; e++)
+                fprintf(out, "%zu,%s,%.6g,%.6g,%.6g\n", i, names[e], mean[e * K + i], lo5[e * K + i], hi95[e * K + i]);
+        if (csv_path && ef_atomic_commit(&af, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
+        /* summary: error at the last point, best baseline */
+        int best = 1;
+        for (int e = 2; e < ne; e++) if (mean[e * K + K - 1] < mean[best * K + K - 1]) best = e;
+        fprintf(stderr, "icl-eval: at %ld in-context examples: transformer %.4g [%.4g, %.4g]", k - 1, mean[K - 1], lo5[K - 1], hi95[K - 1]);
+        if (ne > 1)
+            fprintf(stderr, ", best baseline %s %.4g (ratio %.2f)", names[best], mean[best * K + K - 1],
+                    mean[K - 1] / fmax(mean[best * K + K - 1], 1e-12));
+        fputc('\n', stderr);
+        if (plot_path) {
+            ef_svg_series ser[MAX_EST + 1];
+            for (int e = 0; e < ne; e++) ser[e] = (ef_svg_series){names[e], (int)K, xs, mean + e * K, lo5 + e * K, hi95 + e * K};
+            ef_atomic_file pf;
+            if (ef_atomic_open(&pf, plot_path, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
+            char title[256];
+            snprintf(title, sizeof title, "%s, d=%ld%s%s", ef_prior_class_name(cls), d, ood ? ", " : "", ood ? ood : "");
+            ef_svg_line_plot(pf.fp, title, "in-context examples", "normalised squared error", ser, ne, 1);
+            if (ef_atomic_commit(&pf, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
+        }
+    stats_done:
+        ef_free(mean); ef_free(lo5); ef_free(hi95); ef_free(xs); ef_free(boot); ef_free(idx);
+    }
+done:
+    ef_free(errs); ef_free(x); ef_free(y); ef_free(pred); ef_free(bpred); ef_free(mask); ef_free(dvec); ef_free(info);
+    ef_model_destroy(m);
+    return status;
+}
