@@ -112,6 +112,24 @@ float ef_lr_schedule(float lr, long step, long warmup, long total, float min_rat
 /* FLOPs of one forward pass of a batch (matmuls and attention, 2 per multiply-add). */
 double ef_model_forward_flops(const ef_model_config *cfg, int B, int k);
 
+// ---- rows-layout inference with a context cache (TabPFN's trick) ----------------------
+/* The labelled context rows are encoded once (their keys and values at every layer are
+ * kept); then any number of query rows are predicted, each attending the cached context
+ * and itself. Gives the same predictions as ef_model_forward with the queries appended
+ * after the context, in O(n_ctx² + n_query·n_ctx) time and without (T,T) attention
+ * buffers. The model is only read: several caches may be used from several threads. */
+typedef struct ef_rows_cache ef_rows_cache;
+
+/* For a rows-layout model, contexts of up to max_ctx rows. */
+ef_status ef_rows_cache_create(ef_rows_cache **out, const ef_model *m, int max_ctx, ef_error *err);
+void ef_rows_cache_destroy(ef_rows_cache *c);
+/* x (n_ctx, d_max), y (n_ctx), mask (n_ctx, d_max) or NULL; d active widths (1..d_max). */
+ef_status ef_rows_cache_set_context(ef_rows_cache *c, const float *x, const float *y, const uint8_t *mask,
+                                    int d, int n_ctx, ef_error *err);
+/* xq (n_q, d_max), mask or NULL -> pred (n_q). Any n_q (processed in chunks). */
+ef_status ef_rows_cache_predict(ef_rows_cache *c, const float *xq, const uint8_t *mask, int d, int n_q,
+                                float *pred, ef_error *err);
+
 // ---- checkpoints (safetensors) --------------------------------------------------------
 /* Training state saved with the weights so that training resumes exactly. */
 typedef struct ef_train_state {

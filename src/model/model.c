@@ -200,6 +200,16 @@ void ef_model_destroy(ef_model *m) {
 
 // ---- embedding ------------------------------------------------------------------------
 
+/* One row's read-in input u (F = 2·D, zeroed by the caller): observed values scaled by
+ * sqrt(D/d) in [0, d), missing indicators in [D, D+d). */
+void ef_model_fill_u_row(float *u, const float *x, const uint8_t *mask, int d, int D) {
+    float sc = sqrtf((float)D / (float)d);
+    for (int j = 0; j < d; j++) {
+        if (mask && !mask[j]) u[D + j] = 1.0f;
+        else u[j] = x[j] * sc;
+    }
+}
+
 /* batch -> u (B,T,F), per-token targets and loss weights */
 static void build_inputs(ef_model *m, const ef_batch *bt) {
     const ef_model_config *c = &m->cfg;
@@ -208,17 +218,10 @@ static void build_inputs(ef_model *m, const ef_batch *bt) {
     memset(m->u, 0, (size_t)B * T * F * sizeof(float));
     for (int b = 0; b < B; b++) {
         int d = bt->d ? bt->d[b] : D;
-        float sc = sqrtf((float)D / (float)d);
         for (int i = 0; i < k; i++) {
             int t = il ? 2 * i : i;
             size_t row = (size_t)b * k + i;
-            const float *x = bt->x + row * D;
-            const uint8_t *mk = bt->mask ? bt->mask + row * D : NULL;
-            float *u = m->u + ((size_t)b * T + t) * F;
-            for (int j = 0; j < d; j++) {
-                if (mk && !mk[j]) u[D + j] = 1.0f;
-                else u[j] = x[j] * sc;
-            }
+            ef_model_fill_u_row(m->u + ((size_t)b * T + t) * F, bt->x + row * D, bt->mask ? bt->mask + row * D : NULL, d, D);
             float y = bt->y ? bt->y[row] : 0.0f;
             if (il) {
                 m->u[((size_t)b * T + t + 1) * F] = y;

@@ -32,4 +32,6 @@ struct ef_model {
     int have_forward;
 };
 
+void ef_model_fill_u_row(float *u, const float *x, const uint8_t *mask, int d, int D);
+
 #endif

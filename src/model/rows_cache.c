@@ -1,0 +1,215 @@
+/* Rows-layout inference with a context cache. The context rows attend only each other, so
+ * their hidden states, and in particular each layer's keys and values, do not depend on the
+ * queries: they are computed once (set_context) and every query row then needs only its own
+ * column of the network plus one attention over the cached keys/values (and itself).
+ *
+ * Buffers are per cache; the model's parameters are only read. Work is split into fixed
+ * chunks (rows × heads), so the predictions do not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+#include "model/model_internal.h"
+#include "nn/nn_internal.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define QCHUNK 512   /* query rows per pass through the network */
+#define ACHUNK 32    /* query rows per attention work item */
+
+struct ef_rows_cache {
+    const ef_model *m;
+    int max_ctx, rows_cap, n_ctx, nth, C, L, NH, hs, D, F;
+    float *Kc, *Vc;          /* (L, NH, max_ctx, hs) */
+    float *u, *res, *ln, *qkv, *atty, *proj, *fch, *mean, *rstd, *out;
+    float *scratch;          /* per thread: ACHUNK·(max_ctx+1) + 2·ACHUNK·hs */
+    size_t per_thread;
+};
+
+void ef_rows_cache_destroy(ef_rows_cache *c) {
+    if (!c) return;
+    ef_free_aligned(c->Kc); ef_free_aligned(c->Vc); ef_free_aligned(c->u); ef_free_aligned(c->res);
+    ef_free_aligned(c->ln); ef_free_aligned(c->qkv); ef_free_aligned(c->atty); ef_free_aligned(c->proj);
+    ef_free_aligned(c->fch); ef_free_aligned(c->mean); ef_free_aligned(c->rstd); ef_free_aligned(c->out);
+    ef_free_aligned(c->scratch);
+    ef_free(c);
+}
+
+ef_status ef_rows_cache_create(ef_rows_cache **out, const ef_model *m, int max_ctx, ef_error *err) {
+    *out = NULL;
+    EF_CHECK(m->cfg.layout == EF_LAYOUT_ROWS, err, EF_ERR_INVALID, "the context cache needs a rows-layout model");
+    EF_CHECK(max_ctx >= 0 && max_ctx <= 1 << 22, err, EF_ERR_INVALID, "context size %d outside [0, 4M]", max_ctx);
+    ef_nn_init();
+    ef_rows_cache *c = ef_calloc(1, sizeof *c);
+    if (!c) return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->max_ctx = max_ctx;
+    c->C = m->cfg.d_model;
+    c->L = m->cfg.n_layer;
+    c->NH = m->cfg.n_head;
+    c->hs = c->C / c->NH;
+    c->D = m->cfg.d_max;
+    c->F = m->F;
+    c->rows_cap = max_ctx > QCHUNK ? max_ctx : QCHUNK;
+    int nth = 1;
+#ifdef _OPENMP
+    nth = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
+#endif
+    c->nth = nth;
+    size_t R = (size_t)c->rows_cap, C = (size_t)c->C, kv = (size_t)c->L * max_ctx * C;
+    c->per_thread = (size_t)ACHUNK * (max_ctx + 1) + 2 * (size_t)ACHUNK * c->hs + 16;
+    c->Kc = ef_malloc_aligned((kv ? kv : 1) * 4);
+    c->Vc = ef_malloc_aligned((kv ? kv : 1) * 4);
+    c->u = ef_malloc_aligned(R * c->F * 4);
+    c->res = ef_malloc_aligned(R * C * 4);
+    c->ln = ef_malloc_aligned(R * C * 4);
+    c->qkv = ef_malloc_aligned(R * 3 * C * 4);
+    c->atty = ef_malloc_aligned(R * C * 4);
+    c->proj = ef_malloc_aligned(R * C * 4);
+    c->fch = ef_malloc_aligned(R * 8 * C * 4);   /* fc output and its GELU */
+    c->mean = ef_malloc_aligned(R * 4);
+    c->rstd = ef_malloc_aligned(R * 4);
+    c->out = ef_malloc_aligned(R * 4);
+    c->scratch = ef_malloc_aligned((size_t)nth * c->per_thread * 4);
+    if (!c->Kc || !c->Vc || !c->u || !c->res || !c->ln || !c->qkv || !c->atty || !c->proj || !c->fch || !c->mean ||
+        !c->rstd || !c->out || !c->scratch) {
+        ef_rows_cache_destroy(c);
+        return EF_ERR(err, EF_ERR_NOMEM, "out of memory for a context cache of %d rows", max_ctx);
+    }
+    *out = c;
+    return EF_OK;
+}
+
+/* qkv (n,3C) of the rows being processed -> out (n,C). Each row attends the n_ctx cached
+ * keys/values of layer l and, when self_extra, also itself. */
+static void attend(ef_rows_cache *c, int l, float *out, const float *qkv, int n, int self_extra) {
+    int C = c->C, hs = c->hs, NH = c->NH, nc = c->n_ctx;
+    float scale = 1.0f / sqrtf((float)hs);
+    const float *Kl = c->Kc + (size_t)l * NH * c->max_ctx * hs, *Vl = c->Vc + (size_t)l * NH * c->max_ctx * hs;
+    int nchunk = (n + ACHUNK - 1) / ACHUNK, nwork = nchunk * NH, nth = c->nth;
+#ifdef _OPENMP
+    if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
+#else
+    (void)nth;
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (int w = 0; w < nwork; w++) {
+        int ch = w / NH, h = w % NH, tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        int r0 = ch * ACHUNK, rn = EF_MIN(ACHUNK, n - r0);
+        float *S = c->scratch + (size_t)tid * c->per_thread, *Q = S + (size_t)ACHUNK * (c->max_ctx + 1), *O = Q + (size_t)ACHUNK * hs;
+        for (int r = 0; r < rn; r++) memcpy(Q + (size_t)r * hs, qkv + (size_t)(r0 + r) * 3 * C + (size_t)h * hs, (size_t)hs * 4);
+        const float *Kh = Kl + (size_t)h * c->max_ctx * hs, *Vh = Vl + (size_t)h * c->max_ctx * hs;
+        int ld = nc + 1;
+        if (nc > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rn, nc, hs, scale, Q, hs, Kh, hs, 0.0f, S, ld);
+        for (int r = 0; r < rn; r++) {
+            float *srow = S + (size_t)r * ld;
+            const float *q = Q + (size_t)r * hs, *kself = qkv + (size_t)(r0 + r) * 3 * C + C + (size_t)h * hs;
+            float self = 0.0f;
+            if (self_extra) {
+                for (int i = 0; i < hs; i++) self += q[i] * kself[i];
+                self *= scale;
+            }
+            float mx = self_extra ? self : -INFINITY;
+            for (int s = 0; s < nc; s++) mx = srow[s] > mx ? srow[s] : mx;
+            float sum = 0.0f;
+            for (int s = 0; s < nc; s++) {
+                srow[s] = expf(srow[s] - mx);
+                sum += srow[s];
+            }
+            float pself = self_extra ? expf(self - mx) : 0.0f;
+            sum += pself;
+            float inv = 1.0f / sum;
+            for (int s = 0; s < nc; s++) srow[s] *= inv;
+            srow[nc] = pself * inv;
+        }
+        if (nc > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rn, hs, nc, 1.0f, S, ld, Vh, hs, 0.0f, O, hs);
+        else memset(O, 0, (size_t)rn * hs * 4);
+        for (int r = 0; r < rn; r++) {
+            float *o = O + (size_t)r * hs, p = S[(size_t)r * ld + nc];
+            const float *vself = qkv + (size_t)(r0 + r) * 3 * C + 2 * C + (size_t)h * hs;
+            if (self_extra)
+                for (int i = 0; i < hs; i++) o[i] += p * vself[i];
+            memcpy(out + (size_t)(r0 + r) * C + (size_t)h * hs, o, (size_t)hs * 4);
+        }
+    }
+}
+
+/* The network for n rows whose embeddings are in c->res: context rows (is_ctx: store K/V,
+ * attend the context) or query rows (attend cache + self); predictions into c->out. */
+static void run_rows(ef_rows_cache *c, int n, int is_ctx) {
+    const ef_model *m = c->m;
+    int C = c->C, L = c->L;
+    size_t NC = (size_t)n * C;
+    for (int l = 0; l < L; l++) {
+        ef_layernorm_forward(c->ln, c->mean, c->rstd, c->res, m->P.p[EF_P_LN1W] + (size_t)l * C, m->P.p[EF_P_LN1B] + (size_t)l * C, n, C);
+        ef_linear_forward(c->qkv, c->ln, m->P.p[EF_P_QKVW] + (size_t)l * 3 * C * C, m->P.p[EF_P_QKVB] + (size_t)l * 3 * C, n, C, 3 * C);
+        if (is_ctx) {
+            float *Kl = c->Kc + (size_t)l * c->NH * c->max_ctx * c->hs, *Vl = c->Vc + (size_t)l * c->NH * c->max_ctx * c->hs;
+            for (int h = 0; h < c->NH; h++)
+                for (int r = 0; r < n; r++) {
+                    memcpy(Kl + ((size_t)h * c->max_ctx + r) * c->hs, c->qkv + (size_t)r * 3 * C + C + (size_t)h * c->hs, (size_t)c->hs * 4);
+                    memcpy(Vl + ((size_t)h * c->max_ctx + r) * c->hs, c->qkv + (size_t)r * 3 * C + 2 * C + (size_t)h * c->hs, (size_t)c->hs * 4);
+                }
+        }
+        attend(c, l, c->atty, c->qkv, n, !is_ctx);
+        ef_linear_forward(c->proj, c->atty, m->P.p[EF_P_ATTPROJW] + (size_t)l * C * C, m->P.p[EF_P_ATTPROJB] + (size_t)l * C, n, C, C);
+        ef_residual_forward(c->res, c->res, c->proj, NC);
+        ef_layernorm_forward(c->ln, c->mean, c->rstd, c->res, m->P.p[EF_P_LN2W] + (size_t)l * C, m->P.p[EF_P_LN2B] + (size_t)l * C, n, C);
+        float *fch = c->fch, *fg = c->fch + (size_t)n * 4 * C;
+        ef_linear_forward(fch, c->ln, m->P.p[EF_P_FCW] + (size_t)l * 4 * C * C, m->P.p[EF_P_FCB] + (size_t)l * 4 * C, n, C, 4 * C);
+        ef_gelu_forward(fg, fch, NC * 4);
+        ef_linear_forward(c->proj, fg, m->P.p[EF_P_FCPROJW] + (size_t)l * 4 * C * C, m->P.p[EF_P_FCPROJB] + (size_t)l * C, n, 4 * C, C);
+        ef_residual_forward(c->res, c->res, c->proj, NC);
+    }
+    if (!is_ctx) {
+        ef_layernorm_forward(c->ln, c->mean, c->rstd, c->res, m->P.p[EF_P_LNFW], m->P.p[EF_P_LNFB], n, C);
+        ef_linear_forward(c->out, c->ln, m->P.p[EF_P_WOUT], m->P.p[EF_P_BOUT], n, C, 1);
+    }
+}
+
+/* embeddings of n rows into c->res: W_in·u + b_in + (context: y·w_y + e_ctx | query: e_query) */
+static void embed(ef_rows_cache *c, const float *x, const float *y, const uint8_t *mask, int d, int n) {
+    const ef_model *m = c->m;
+    int C = c->C, D = c->D, F = c->F;
+    memset(c->u, 0, (size_t)n * F * 4);
+    for (int r = 0; r < n; r++)
+        ef_model_fill_u_row(c->u + (size_t)r * F, x + (size_t)r * D, mask ? mask + (size_t)r * D : NULL, d, D);
+    ef_linear_forward(c->res, c->u, m->P.p[EF_P_WIN], m->P.p[EF_P_BIN], n, F, C);
+    const float *wy = m->P.p[EF_P_WY], *ec = m->P.p[EF_P_ECTX], *eq = m->P.p[EF_P_EQUERY];
+    for (int r = 0; r < n; r++) {
+        float *e = c->res + (size_t)r * C;
+        if (y)
+            for (int i = 0; i < C; i++) e[i] += y[r] * wy[i] + ec[i];
+        else
+            for (int i = 0; i < C; i++) e[i] += eq[i];
+    }
+}
+
+ef_status ef_rows_cache_set_context(ef_rows_cache *c, const float *x, const float *y, const uint8_t *mask, int d,
+                                    int n_ctx, ef_error *err) {
+    EF_CHECK(n_ctx >= 0 && n_ctx <= c->max_ctx, err, EF_ERR_INVALID, "context of %d rows outside [0, %d]", n_ctx, c->max_ctx);
+    EF_CHECK(d >= 1 && d <= c->D, err, EF_ERR_INVALID, "width d = %d outside [1, %d]", d, c->D);
+    EF_CHECK(n_ctx == 0 || (x && y), err, EF_ERR_INVALID, "context without x or y");
+    c->n_ctx = 0;
+    if (n_ctx > 0) {
+        embed(c, x, y, mask, d, n_ctx);
+        c->n_ctx = n_ctx;  /* the context attends itself: n_ctx keys while it is processed */
+        run_rows(c, n_ctx, 1);
+    }
+    return EF_OK;
+}
+
+ef_status ef_rows_cache_predict(ef_rows_cache *c, const float *xq, const uint8_t *mask, int d, int n_q, float *pred,
+                                ef_error *err) {
+    EF_CHECK(d >= 1 && d <= c->D, err, EF_ERR_INVALID, "width d = %d outside [1, %d]", d, c->D);
+    EF_CHECK(n_q >= 0 && (n_q == 0 || (xq && pred)), err, EF_ERR_INVALID, "bad query arguments");
+    for (int q0 = 0; q0 < n_q; q0 += QCHUNK) {
+        int n = EF_MIN(QCHUNK, n_q - q0);
+        embed(c, xq + (size_t)q0 * c->D, NULL, mask ? mask + (size_t)q0 * c->D : NULL, d, n);
+        run_rows(c, n, 0);
+        memcpy(pred + q0, c->out, (size_t)n * 4);
+    }
+    return EF_OK;
+}
