@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/dist.h"
 #include "eraformer/model.h"
 #include "eraformer/prior.h"
 
 static volatile sig_atomic_t g_stop;
+static ef_dist g_dist;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 static void usage(FILE *f) {
@@ -57,7 +59,11 @@ static void usage(FILE *f) {
 "  --stop-after N        stop after N steps of this run, as an interruption would (the\n"
 "                        schedule still ends at --steps; continue with --resume)\n"
 "\n"
-"Progress goes to stderr; the final evaluation is printed on stdout as JSON.\n");
+"Progress goes to stderr; the final evaluation is printed on stdout as JSON.\n"
+"\n"
+"Data parallel: under 'mpirun -np N eraformer pretrain ...' every rank trains on --batch\n"
+"tasks of its own per step (a global batch of N x --batch), gradients are averaged over the\n"
+"ranks, and rank 0 alone logs and writes checkpoints. Use --threads to split the cores.\n");
 }
 
 typedef struct pt_opts {
@@ -212,6 +218,7 @@ static int parse(int argc, char **argv, pt_opts *o) {
 }
 
 static int save(ef_model *m, const pt_opts *o, long step, ef_error *err) {
+    if (g_dist.rank != 0) return 0;
     ef_train_state st;
     memset(&st, 0, sizeof st);
     st.step = step;
@@ -221,12 +228,24 @@ static int save(ef_model *m, const pt_opts *o, long step, ef_error *err) {
     return ef_model_save(m, o->out, &st, 1, err) != EF_OK;
 }
 
+static int pretrain_run(pt_opts *op);
+
 int ef_cmd_pretrain(int argc, char **argv) {
     pt_opts o = {.d = 10, .curriculum_every = 200, .layers = 4, .d_model = 128, .heads = 4, .batch = 64,
                  .steps = 1000, .lr = 1e-3, .min_lr_ratio = 0.1, .wd = 0.0, .clip = 1.0, .seed = 1,
                  .ckpt_every = 250, .eval_every = 100, .mixture = "linear=1", .layout = EF_LAYOUT_INTERLEAVED};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    ef_dist_init(&g_dist, &argc, &argv);
+    rc = pretrain_run(&o);
+    if (rc != EF_EXIT_OK) ef_dist_abort(&g_dist, rc);
+    ef_dist_finalize(&g_dist);
+    return rc;
+}
+
+static int pretrain_run(pt_opts *op) {
+    pt_opts o = *op;
+    int rank = g_dist.rank, world = g_dist.size;
     if (o.threads) ef_threads_set(o.threads);
     ef_error err = {0};
 
@@ -284,13 +303,15 @@ int ef_cmd_pretrain(int argc, char **argv) {
     const ef_model_config *mc = ef_model_cfg(m);
     char desc[512];
     ef_prior_config_describe(&pc, desc, sizeof desc);
-    fprintf(stderr, "pretrain: layout %s, %d layers, d_model %d, %d heads, %.2fM parameters; %s; batch %d, steps %ld..%ld, "
-            "lr %g, seed %llu, threads %d\n", ef_layout_name(mc->layout), mc->n_layer, mc->d_model, mc->n_head,
-            ef_model_num_params(m) / 1e6, desc, o.batch, start, o.steps, o.lr, (unsigned long long)o.seed, ef_threads_get());
+    if (rank == 0)
+        fprintf(stderr, "pretrain: layout %s, %d layers, d_model %d, %d heads, %.2fM parameters; %s; batch %d x %d rank%s, "
+                "steps %ld..%ld, lr %g, seed %llu, threads %d\n", ef_layout_name(mc->layout), mc->n_layer, mc->d_model,
+                mc->n_head, ef_model_num_params(m) / 1e6, desc, o.batch, world, world > 1 ? "s" : "", start, o.steps, o.lr,
+                (unsigned long long)o.seed, ef_threads_get());
 
     char logpath[4096];
     snprintf(logpath, sizeof logpath, "%s.log.jsonl", o.out);
-    FILE *logf = fopen(o.log ? o.log : logpath, start > 0 ? "a" : "w");
+    FILE *logf = fopen(rank == 0 ? (o.log ? o.log : logpath) : "/dev/null", start > 0 ? "a" : "w");
     if (!logf) {
         ef_model_destroy(m);
         err.code = EF_ERR_IO;
@@ -317,7 +338,11 @@ int ef_cmd_pretrain(int argc, char **argv) {
     double tokens = 0, t0 = ef_time_now(), ema = NAN;
     long step;
     long stop_at = o.stop_after > 0 && start + o.stop_after < o.steps ? start + o.stop_after : o.steps;
-    for (step = start; step < stop_at && !g_stop; step++) {
+    for (step = start; step < stop_at; step++) {
+        if (ef_dist_bcast_int(&g_dist, g_stop)) {
+            g_stop = 1;
+            break;
+        }
         int d, k;
         ef_curriculum_at(&cur, step, &d, &k);
         int n_ctx = 0;
@@ -326,7 +351,9 @@ int ef_cmd_pretrain(int argc, char **argv) {
             ef_rng_init(&r, o.seed, 0x5EED0000ull + (uint64_t)step);
             n_ctx = (int)ef_rng_below(&r, (uint64_t)k);  /* 0..k-1 labelled rows, >= 1 query */
         }
-        if (sample(&pc, &o, o.seed, (uint64_t)step * B, o.batch, d, k, &b, &err)) {
+        /* rank r takes tasks [(s·W + r)·B, (s·W + r + 1)·B): the union over ranks is the batch of
+         * a one-rank run with batch W·B */
+        if (sample(&pc, &o, o.seed, ((uint64_t)step * world + rank) * B, o.batch, d, k, &b, &err)) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
@@ -338,10 +365,28 @@ int ef_cmd_pretrain(int argc, char **argv) {
         }
         ef_model_zero_grad(m);
         ef_model_backward(m, &err);
+        if (ef_dist_average(&g_dist, ef_model_grads(m), ef_model_num_params(m))) {
+            err.code = EF_ERR_NET;
+            snprintf(err.msg, sizeof err.msg, "MPI_Allreduce of the gradients failed");
+            status = ef_cli_fail(&err, NULL);
+            goto done;
+        }
         double gnorm = ef_model_clip_grad(m, o.clip);
         opt.lr = ef_lr_schedule((float)o.lr, step, o.warmup, o.steps, (float)o.min_lr_ratio);
         ef_model_adamw_step(m, &opt);
-        tokens += (double)o.batch * (mc->layout == EF_LAYOUT_INTERLEAVED ? 2 * k : k);
+        tokens += (double)o.batch * world * (mc->layout == EF_LAYOUT_INTERLEAVED ? 2 * k : k);
+        if ((step + 1) % 100 == 0 && world > 1) {
+            /* the ranks must hold the same parameters: a cheap checksum now and then */
+            double cs = 0;
+            const float *pp = ef_model_params(m);
+            for (size_t i = 0; i < ef_model_num_params(m); i++) cs += pp[i] * (double)((i % 7) + 1);
+            if (!ef_dist_same(&g_dist, cs)) {
+                err.code = EF_ERR_INTERNAL;
+                snprintf(err.msg, sizeof err.msg, "rank %d: parameters diverged between ranks at step %ld", rank, step + 1);
+                status = ef_cli_fail(&err, NULL);
+                goto done;
+            }
+        }
         /* loss in units of the zero predictor (err_scale = d for linear tasks) */
         double scale = 0;
         for (int i = 0; i < o.batch; i++) scale += b.info[i].err_scale;
@@ -350,11 +395,11 @@ int ef_cmd_pretrain(int argc, char **argv) {
         double el = ef_time_now() - t0;
         char extra[160];
         snprintf(extra, sizeof extra, "loss %.4f (norm %.4f)  d %d k %d  %.0f tok/s", loss, ema, d, k, tokens / el);
-        ef_progress_update(&prog, (double)(step + 1), extra);
+        if (rank == 0) ef_progress_update(&prog, (double)(step + 1), extra);
         fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"norm_loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"d\":%d,\"k\":%d,"
                 "\"n_ctx\":%d,\"tokens_per_s\":%.1f,\"elapsed_s\":%.3f}\n",
                 step + 1, loss, nloss, opt.lr, gnorm, d, k, n_ctx, tokens / el, el);
-        if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
+        if (rank == 0 && ((step + 1) % o.eval_every == 0 || step + 1 == o.steps)) {
             double el_last, el_mean, el_zero;
             if (evaluate(m, &pc, &o, &b, &el_last, &el_mean, &el_zero, &err)) {
                 status = ef_cli_fail(&err, NULL);
@@ -371,13 +416,13 @@ int ef_cmd_pretrain(int argc, char **argv) {
             goto done;
         }
     }
-    ef_progress_finish(&prog, (double)step, NULL);
+    if (rank == 0) ef_progress_finish(&prog, (double)step, NULL);
     if (save(m, &o, step, &err)) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
-    if (g_stop) fprintf(stderr, "pretrain: interrupted at step %ld; checkpoint saved to %s (continue with --resume)\n", step, o.out);
-    {
+    if (g_stop && rank == 0) fprintf(stderr, "pretrain: interrupted at step %ld; checkpoint saved to %s (continue with --resume)\n", step, o.out);
+    if (rank == 0) {
         double el_last, el_mean, el_zero;
         if (evaluate(m, &pc, &o, &b, &el_last, &el_mean, &el_zero, &err) == EF_OK)
             printf("{\"steps\":%ld,\"d\":%d,\"k\":%d,\"eval_err_last\":%.6g,\"eval_err_mean\":%.6g,\"eval_err_zero\":%.6g,"

@@ -1,0 +1,29 @@
+/* Data parallelism over MPI for the training commands (OpenMPI from Debian). Built when
+ * CMake finds MPI (EF_HAVE_MPI); otherwise every function is the single-process identity,
+ * so commands behave exactly as without MPI. Ranks sample different tasks, gradients are
+ * averaged with MPI_Allreduce, rank 0 alone logs, shows progress and writes checkpoints. */
+#ifndef EF_CLI_DIST_H
+#define EF_CLI_DIST_H
+
+#include <stddef.h>
+
+typedef struct ef_dist {
+    int rank, size;
+    int active;        /* MPI initialised by us */
+} ef_dist;
+
+/* Initialises MPI when the process was started by mpirun (or always when built with MPI);
+ * safe to call once per process. */
+void ef_dist_init(ef_dist *d, int *argc, char ***argv);
+void ef_dist_finalize(ef_dist *d);
+/* In place: buf (n floats) <- average over ranks (sum in fixed rank order, then /size). */
+int ef_dist_average(ef_dist *d, float *buf, size_t n);
+/* 1 when every rank holds the same value (a parameter checksum), else 0. */
+int ef_dist_same(ef_dist *d, double v);
+/* Broadcast an int from rank 0 (e.g. a stop decision). */
+int ef_dist_bcast_int(ef_dist *d, int v);
+void ef_dist_barrier(ef_dist *d);
+/* On a runtime error in a multi-rank run: stop every rank (others would wait forever). */
+void ef_dist_abort(ef_dist *d, int code);
+
+#endif
