@@ -16,16 +16,24 @@
  * e^-80 ~ 1.8e-35 is still a normal float). y = n·ln2 + r, |r| <= ln2/2, e^r by its
  * degree-7 Taylor polynomial (< 1e-8 relative). Returning the pair lets the callers fold
  * the division into the one they need anyway. */
-static inline float exp_neg_parts(float y, float *p_out) {
-    y = y < 80.0f ? y : 80.0f;
-    int n = (int)(y * 1.44269504088896341f + 0.5f);
-    float r = y - (float)n * 0.693145751953125f - (float)n * 1.428606765330187045e-06f;
-    *p_out = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-             r * (1.0f / 720 + r * (1.0f / 5040)))))));
-    union { int32_t i; float f; } s;
-    s.i = (127 - n) << 23;
-    return s.f;
-}
+/* A macro, not a function: an inline function compiled for the baseline target cannot be
+ * inlined into the AVX2 clones below, and a call per element defeats vectorisation. */
+#define EXP_NEG_PARTS(y_in, t_out, p_out)                                                        \
+    do {                                                                                         \
+        /* min(y, 80) on the bit pattern (monotonic for y >= 0; NaN -> 80): an integer select  \
+         * vectorises where gcc keeps a float compare as a branch */                           \
+        union { float f; int32_t i; } c_;                                                        \
+        c_.f = (y_in);                                                                           \
+        c_.i = c_.i < 0x42a00000 ? c_.i : 0x42a00000;                                            \
+        float y_ = c_.f;                                                                         \
+        int n_ = (int)(y_ * 1.44269504088896341f + 0.5f);                                        \
+        float r_ = y_ - (float)n_ * 0.693145751953125f - (float)n_ * 1.428606765330187045e-06f;  \
+        (p_out) = 1.0f + r_ * (1.0f + r_ * (0.5f + r_ * (1.0f / 6 + r_ * (1.0f / 24 +           \
+                  r_ * (1.0f / 120 + r_ * (1.0f / 720 + r_ * (1.0f / 5040)))))));               \
+        union { int32_t i; float f; } s_;                                                        \
+        s_.i = (127 - n_) << 23;                                                                 \
+        (t_out) = s_.f;                                                                          \
+    } while (0)
 
 /* The chunk kernels are compiled twice (AVX2 and baseline x86-64) and picked at load time.
  * Both evaluate the same IEEE operations in the same order (no FMA contraction in ISO C
@@ -38,21 +46,23 @@ static inline float exp_neg_parts(float y, float *p_out) {
 
 /* σ(z) = 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0, with e = e^-|z| = t/p:
  *   σ = (z >= 0 ? p : t) / (p + t),  σ(1−σ) = t·p / (p + t)²   (one division) */
-EF_CLONES static void gelu_fwd_chunk(float *out, const float *inp, long n) {
+EF_CLONES static void gelu_fwd_chunk(float *restrict out, const float *restrict inp, long n) {
     for (long i = 0; i < n; i++) {
         float x = inp[i];
         float z = 2.0f * GELU_K * (x + GELU_A * x * x * x);
-        float p, t = exp_neg_parts(fabsf(z), &p);
+        float p, t;
+        EXP_NEG_PARTS(fabsf(z), t, p);
         float s = (z >= 0.0f ? p : t) / (p + t);
         out[i] = x * s;
     }
 }
 
-EF_CLONES static void gelu_bwd_chunk(float *dinp, const float *inp, const float *dout, long n) {
+EF_CLONES static void gelu_bwd_chunk(float *restrict dinp, const float *restrict inp, const float *restrict dout, long n) {
     for (long i = 0; i < n; i++) {
         float x = inp[i];
         float z = 2.0f * GELU_K * (x + GELU_A * x * x * x);
-        float p, t = exp_neg_parts(fabsf(z), &p);
+        float p, t;
+        EXP_NEG_PARTS(fabsf(z), t, p);
         float q = 1.0f / (p + t);
         float s = (z >= 0.0f ? p : t) * q;
         float ss = t * p * q * q;
