@@ -56,8 +56,8 @@ static void test_linear(void) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) ef_free(all[i]);
 }
 
-static void test_attention(ef_mask mask) {
-    int B = 3, T = 37, C = 24, NH = 3;
+static void test_attention(ef_mask mask, int T) {
+    int B = 3, C = 24, NH = 3;
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     int nscr = 4;
     float *scr = ef_malloc(nscr * ef_attention_scratch_floats(T, C / NH) * sizeof(float));
@@ -103,8 +103,11 @@ int main(void) {
     ef_rng_init(&rng, 7, 0);
     set_threads(2);
     test_linear();
-    test_attention((ef_mask){EF_MASK_CAUSAL, 0});
-    test_attention((ef_mask){EF_MASK_CTX_QUERY, 20});
+    /* T <= 128 takes the direct-loop path, longer sequences the sgemm path */
+    test_attention((ef_mask){EF_MASK_CAUSAL, 0}, 37);
+    test_attention((ef_mask){EF_MASK_CTX_QUERY, 20}, 37);
+    test_attention((ef_mask){EF_MASK_CAUSAL, 0}, 150);
+    test_attention((ef_mask){EF_MASK_CTX_QUERY, 90}, 150);
     test_layernorm_threads();
     TEST_MAIN_END;
 }
