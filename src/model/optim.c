@@ -26,7 +26,7 @@ void ef_model_adamw_step(ef_model *m, const ef_adamw *o) {
         size_t off = m->info[t].offset;
         float *p = m->params + off, *g = m->grads + off, *mm = m->m + off, *vv = m->v + off;
         float keep = decays(t) ? 1.0f - o->lr * o->weight_decay : 1.0f;
-#pragma omp parallel for schedule(static, 4096)
+#pragma omp parallel for schedule(static, 4096) if (n > 65536)
         for (long i = 0; i < n; i++) {
             float pi = p[i] * keep;
             mm[i] = mm[i] * b1 + (1.0f - b1) * g[i];
@@ -44,7 +44,7 @@ double ef_model_clip_grad(ef_model *m, double max_norm) {
     double *part = ef_calloc((size_t)nch, sizeof(double));
     double ss = 0.0;
     if (part) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nch > 1)
         for (long c = 0; c < nch; c++) {
             double s = 0.0;
             long e = EF_MIN(n, (c + 1) * CH);
@@ -59,7 +59,7 @@ double ef_model_clip_grad(ef_model *m, double max_norm) {
     double norm = sqrt(ss);
     if (max_norm > 0 && norm > max_norm) {
         float coef = (float)(max_norm / (norm + 1e-6));
-#pragma omp parallel for schedule(static, 4096)
+#pragma omp parallel for schedule(static, 4096) if (n > 65536)
         for (long i = 0; i < n; i++) m->grads[i] *= coef;
     }
     return norm;

@@ -71,7 +71,7 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
 #else
     (void)nth;
 #endif
-#pragma omp parallel for schedule(static) num_threads(nth)
+#pragma omp parallel for schedule(static) num_threads(nth) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
     for (int bh = 0; bh < nwork; bh++) {
         int b = bh / NH, h = bh % NH, tid = 0;
 #ifdef _OPENMP
@@ -105,7 +105,7 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
 #else
     (void)nth;
 #endif
-#pragma omp parallel for schedule(static) num_threads(nth)
+#pragma omp parallel for schedule(static) num_threads(nth) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
     for (int bh = 0; bh < nwork; bh++) {
         int b = bh / NH, h = bh % NH, tid = 0;
 #ifdef _OPENMP

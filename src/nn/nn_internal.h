@@ -14,4 +14,11 @@
 
 static inline int ef_nchunks(int n, int chunk) { return (n + chunk - 1) / chunk; }
 
+/* A parallel region costs a few microseconds on an idle machine and up to a scheduler tick
+ * per barrier when another process holds a core (perf.md's thread-pool trap): loops with
+ * less work than this many multiply-adds (or elements) run on the calling thread. The
+ * partition is the same either way, so results do not change. */
+#define EF_PAR_MIN_FLOPS 2e6
+#define EF_PAR_MIN_ELEMS 65536
+
 #endif
