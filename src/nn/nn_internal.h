@@ -9,8 +9,12 @@
 /* Rows per work item for row-parallel GEMMs, and output columns per work item for the
  * weight-gradient GEMMs. Fixed numbers: the partition, hence every rounding, is the same
  * for 1 or N threads. */
+#ifndef EF_ROW_CHUNK
 #define EF_ROW_CHUNK 256
+#endif
+#ifndef EF_COL_CHUNK
 #define EF_COL_CHUNK 64
+#endif
 
 static inline int ef_nchunks(int n, int chunk) { return (n + chunk - 1) / chunk; }
 
