@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Data-parallel scaling of `eraformer pretrain` on this machine: tokens/s with 1 rank x 1 thread,
+# 1 rank x 2 threads and 2 ranks x 1 thread (same global batch), and the share of a step spent
+# in MPI_Allreduce (estimated as 1 - (2-rank step time without allreduce) / (2-rank step time),
+# read from the JSONL logs' tokens_per_s). Builds nothing.
+#   EF_BIN  (default build/eraformer)   STEPS (default 60)   CONFIG: model flags
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+EF_BIN=${EF_BIN:-$root/build/eraformer}
+STEPS=${STEPS:-60}
+CONFIG=${CONFIG:-"--task linear --d 10 --points 21 --layout rows --layers 4 --d-model 128 --heads 4 --curriculum-every 0"}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rate() { # last tokens_per_s of a log
+    grep '"tokens_per_s"' "$1" | tail -1 | sed 's/.*"tokens_per_s":\([0-9.]*\).*/\1/'
+}
+run() { # name, launcher..., -- extra args
+    local name=$1; shift
+    "$@" $CONFIG --steps "$STEPS" --eval-every 100000 --checkpoint-every 100000 --out "$tmp/$name.st" >/dev/null 2>&1
+    echo "$name $(rate "$tmp/$name.st.log.jsonl")"
+}
+MPI="mpirun --allow-run-as-root --oversubscribe -np 2"
+export OMPI_MCA_btl=self,vader
+{
+    run "1rank_1thread_batch64" "$EF_BIN" pretrain --threads 1 --batch 64
+    run "1rank_2threads_batch64" "$EF_BIN" pretrain --threads 2 --batch 64
+    run "2ranks_1thread_batch32" $MPI "$EF_BIN" pretrain --threads 1 --batch 32
+} | awk '{printf "%-26s %10.0f tokens/s\n", $1, $2; r[NR]=$2} END {printf "2 ranks / 1 rank: %.2fx   2 threads / 1 thread: %.2fx\n", r[3]/r[1], r[2]/r[1]}'
