@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel scaling of `eraformer pretrain` on this machine: tokens/s with 1 rank x 1 thread,
-# 1 rank x 2 threads and 2 ranks x 1 thread (same global batch), and the share of a step spent
-# in MPI_Allreduce (estimated as 1 - (2-rank step time without allreduce) / (2-rank step time),
-# read from the JSONL logs' tokens_per_s). Builds nothing.
+# 1 rank x 2 threads and 2 ranks x 1 thread (same global batch), and the share of the 2-rank
+# run's wall time spent in MPI_Allreduce (the log's allreduce_share). Builds nothing.
 #   EF_BIN  (default build/eraformer)   STEPS (default 60)   CONFIG: model flags
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +16,7 @@ rate() { # last tokens_per_s of a log
 run() { # name, launcher..., -- extra args
     local name=$1; shift
     "$@" $CONFIG --steps "$STEPS" --eval-every 100000 --checkpoint-every 100000 --out "$tmp/$name.st" >/dev/null 2>&1
-    echo "$name $(rate "$tmp/$name.st.log.jsonl")"
+    echo "$name $(rate "$tmp/$name.st.log.jsonl") $(grep '"allreduce_share"' "$tmp/$name.st.log.jsonl" | tail -1 | sed 's/.*"allreduce_share":\([0-9.]*\).*/\1/')"
 }
 MPI="mpirun --allow-run-as-root --oversubscribe -np 2"
 export OMPI_MCA_btl=self,vader
@@ -25,4 +24,4 @@ export OMPI_MCA_btl=self,vader
     run "1rank_1thread_batch64" "$EF_BIN" pretrain --threads 1 --batch 64
     run "1rank_2threads_batch64" "$EF_BIN" pretrain --threads 2 --batch 64
     run "2ranks_1thread_batch32" $MPI "$EF_BIN" pretrain --threads 1 --batch 32
-} | awk '{printf "%-26s %10.0f tokens/s\n", $1, $2; r[NR]=$2} END {printf "2 ranks / 1 rank: %.2fx   2 threads / 1 thread: %.2fx\n", r[3]/r[1], r[2]/r[1]}'
+} | awk '{printf "%-26s %10.0f tokens/s  allreduce %.1f%%\n", $1, $2, 100*$3; r[NR]=$2} END {printf "2 ranks / 1 rank: %.2fx   2 threads / 1 thread: %.2fx\n", r[3]/r[1], r[2]/r[1]}'

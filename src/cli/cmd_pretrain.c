@@ -335,7 +335,7 @@ static int pretrain_run(pt_opts *op) {
     ef_adamw opt = {(float)o.lr, 0.9f, 0.95f, 1e-8f, (float)o.wd};
     ef_progress prog;
     ef_progress_start(&prog, "pretrain", (double)o.steps, "steps");
-    double tokens = 0, t0 = ef_time_now(), ema = NAN;
+    double tokens = 0, t0 = ef_time_now(), ema = NAN, allreduce_s = 0;
     long step;
     long stop_at = o.stop_after > 0 && start + o.stop_after < o.steps ? start + o.stop_after : o.steps;
     for (step = start; step < stop_at; step++) {
@@ -365,7 +365,10 @@ static int pretrain_run(pt_opts *op) {
         }
         ef_model_zero_grad(m);
         ef_model_backward(m, &err);
-        if (ef_dist_average(&g_dist, ef_model_grads(m), ef_model_num_params(m))) {
+        double t_ar = ef_time_now();
+        int ar_fail = ef_dist_average(&g_dist, ef_model_grads(m), ef_model_num_params(m));
+        allreduce_s += ef_time_now() - t_ar;
+        if (ar_fail) {
             err.code = EF_ERR_NET;
             snprintf(err.msg, sizeof err.msg, "MPI_Allreduce of the gradients failed");
             status = ef_cli_fail(&err, NULL);
@@ -397,8 +400,8 @@ static int pretrain_run(pt_opts *op) {
         snprintf(extra, sizeof extra, "loss %.4f (norm %.4f)  d %d k %d  %.0f tok/s", loss, ema, d, k, tokens / el);
         if (rank == 0) ef_progress_update(&prog, (double)(step + 1), extra);
         fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"norm_loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"d\":%d,\"k\":%d,"
-                "\"n_ctx\":%d,\"tokens_per_s\":%.1f,\"elapsed_s\":%.3f}\n",
-                step + 1, loss, nloss, opt.lr, gnorm, d, k, n_ctx, tokens / el, el);
+                "\"n_ctx\":%d,\"tokens_per_s\":%.1f,\"elapsed_s\":%.3f,\"allreduce_share\":%.4f}\n",
+                step + 1, loss, nloss, opt.lr, gnorm, d, k, n_ctx, tokens / el, el, allreduce_s / el);
         if (rank == 0 && ((step + 1) % o.eval_every == 0 || step + 1 == o.steps)) {
             double el_last, el_mean, el_zero;
             if (evaluate(m, &pc, &o, &b, &el_last, &el_mean, &el_zero, &err)) {
