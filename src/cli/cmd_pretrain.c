@@ -284,12 +284,12 @@ static int pretrain_run(pt_opts *op) {
         int has_optim = 0;
         if (ef_model_load(&m, o.resume, o.batch, &st, &has_optim, &err) != EF_OK)
             return ef_cli_fail(&err, "--resume needs a checkpoint written by 'eraformer pretrain'");
-        const ef_model_config *mc = ef_model_cfg(m);
-        if (mc->d_max != o.d_max || mc->max_points < o.points || mc->layout != o.layout) {
+        const ef_model_config mc = *ef_model_cfg(m);
+        if (mc.d_max != o.d_max || mc.max_points < o.points || mc.layout != o.layout) {
             ef_model_destroy(m);
             err = (ef_error){0};
             snprintf(err.msg, sizeof err.msg, "%s was trained with d_max=%d, points=%d, layout %s; this run asks for %d, %d, %s",
-                     o.resume, mc->d_max, mc->max_points, ef_layout_name(mc->layout), o.d_max, o.points, ef_layout_name(o.layout));
+                     o.resume, mc.d_max, mc.max_points, ef_layout_name(mc.layout), o.d_max, o.points, ef_layout_name(o.layout));
             err.code = EF_ERR_INVALID;
             return ef_cli_fail(&err, "pass the same --d-max, --points and --layout as the original run");
         }

@@ -21,8 +21,10 @@ int main(void) {
     CHECK(system(cmd) == 0);
     snprintf(cmd, sizeof cmd, "%s " ARGS " --batch 16 --out mpi_one.st >/dev/null 2>mpi_one.err", EF_CLI);
     CHECK(system(cmd) == 0);
+    /* Open MPI's runtime leaks a few KB by design (its plugins are unloaded before exit), which
+     * LeakSanitizer would report in a sanitizer build: leaks are checked by the 1-rank run */
     snprintf(cmd, sizeof cmd,
-             "OMPI_MCA_btl=self,vader OMPI_MCA_plm_rsh_agent=false mpirun --allow-run-as-root --oversubscribe -np 2 "
+             "ASAN_OPTIONS=detect_leaks=0 OMPI_MCA_btl=self,vader OMPI_MCA_plm_rsh_agent=false mpirun --allow-run-as-root --oversubscribe -np 2 "
              "%s " ARGS " --batch 8 --out mpi_two.st >mpi_two.out 2>mpi_two.err", EF_CLI);
     CHECK(system(cmd) == 0);
     ef_model *a = NULL, *b = NULL;
