@@ -1,0 +1,19 @@
+/* slow: the README's pretraining run learns linear regression in context. At d = 5, k = 11
+ * (interleaved, 4 layers, d_model 64, curriculum from d = 2) the held-out normalised error at
+ * the last point must fall well below the zero predictor's 1.0 within 3000 steps. A few
+ * minutes on 2 cores; run with `ctest -L slow`. */
+#include "cli_util.h"
+#include "test.h"
+
+int main(void) {
+    CHECK(cli_run("pretrain --task linear --d 5 --points 11 --layers 4 --d-model 64 --heads 4 --steps 3000 "
+                  "--eval-every 500 --out slow_learn.st", "slow_learn.json", NULL) == 0);
+    char *js = cli_slurp("slow_learn.json");
+    double last = 9, zero = 0;
+    const char *p = js ? strstr(js, "\"eval_err_last\":") : NULL, *z = js ? strstr(js, "\"eval_err_zero\":") : NULL;
+    if (p) last = atof(p + 16);
+    if (z) zero = atof(z + 16);
+    CHECKF(zero > 0.8 && last < 0.5, "error at k=11: %.4f (zero predictor %.4f)", last, zero);
+    free(js);
+    TEST_MAIN_END;
+}
