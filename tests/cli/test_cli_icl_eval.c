@@ -1,0 +1,51 @@
+/* eraformer icl-eval: CSV shape, the protocol's sanity (least squares is exact once it has
+ * more examples than dimensions; the zero predictor scores ~1), the SVG plot, OOD options and
+ * usage errors. */
+#include "cli_util.h"
+#include "test.h"
+
+int main(void) {
+    CHECK(cli_run("pretrain --task linear --d 4 --points 9 --layers 1 --d-model 16 --heads 2 --batch 8 --steps 5 "
+                  "--threads 1 --out icl_model.st", NULL, NULL) == 0);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 64 --bootstrap 50 --baselines zero,lstsq "
+                  "--plot icl.svg", "icl.csv", "icl.err") == 0);
+    char *csv = cli_slurp("icl.csv");
+    CHECK(csv && !strncmp(csv, "in_context_examples,estimator,mean_sq_error,lo90,hi90\n", 54));
+    int lines = 0, lstsq_exact = 0, nzero = 0;
+    double zero_sum = 0;
+    for (char *p = csv; p && *p; p++)
+        if (*p == '\n') lines++;
+    CHECKF(lines == 1 + 9 * 3, "%d lines", lines);  /* header + k=9 points x 3 estimators */
+    char *line = csv ? strtok(csv, "\n") : NULL;
+    while (line) {
+        int i;
+        char est[64];
+        double mean, lo, hi;
+        if (sscanf(line, "%d,%63[^,],%lf,%lf,%lf", &i, est, &mean, &lo, &hi) == 5) {
+            CHECK(lo <= mean + 1e-12 && mean <= hi + 1e-12);
+            if (!strcmp(est, "lstsq") && i >= 5 && mean < 1e-6) lstsq_exact++;
+            if (!strcmp(est, "zero")) {
+                zero_sum += mean;
+                nzero++;
+            }
+        }
+        line = strtok(NULL, "\n");
+    }
+    CHECK(lstsq_exact == 4);  /* i = 5..8 examples for d = 4 */
+    /* y²/d has mean 1 under the linear prior: over 9 x 64 points the average is near 1 */
+    CHECKF(nzero == 9 && fabs(zero_sum / 9 - 1) < 0.25, "zero predictor mean %.3f", zero_sum / 9);
+    free(csv);
+    char *svg = cli_slurp("icl.svg");
+    CHECK(svg && !strncmp(svg, "<svg", 4) && strstr(svg, "transformer") && strstr(svg, "lstsq") && strstr(svg, "</svg>"));
+    free(svg);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 16 --bootstrap 10 --baselines lstsq --ood scale-x=2",
+                  "icl2.csv", NULL) == 0);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 16 --bootstrap 10 --baselines lstsq --ood skewed",
+                  "icl2.csv", NULL) == 0);
+    CHECK(cli_run("icl-eval --model icl_model.st --class tree --tasks 16 --ood scale-x=2", NULL, "icl.err") == 2);
+    CHECK(cli_run("icl-eval --model icl_model.st --class nosuch", NULL, NULL) == 2);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --points 99", NULL, NULL) == 2);
+    CHECK(cli_run("icl-eval --class linear", NULL, NULL) == 2);
+    CHECK(cli_run("icl-eval --model missing.st --class linear", NULL, "icl.err") == 1);
+    TEST_MAIN_END;
+}
