@@ -15,6 +15,20 @@ typedef int (*ef_cmd_fn)(int argc, char **argv);
  * argv[0] is the command name; getopt_long parsing starts at argv[1]. */
 int ef_cmd_pretrain(int argc, char **argv);
 int ef_cmd_bench(int argc, char **argv);
+int ef_cmd_icl_eval(int argc, char **argv);
+int ef_cmd_synth(int argc, char **argv);
+int ef_cmd_datasets(int argc, char **argv);
+int ef_cmd_download(int argc, char **argv);
+int ef_cmd_models(int argc, char **argv);
+int ef_cmd_round(int argc, char **argv);
+int ef_cmd_submit(int argc, char **argv);
+int ef_cmd_cat(int argc, char **argv);
+int ef_cmd_inspect(int argc, char **argv);
+int ef_cmd_evaluate(int argc, char **argv);
+int ef_cmd_validate_submission(int argc, char **argv);
+int ef_cmd_finetune(int argc, char **argv);
+int ef_cmd_predict(int argc, char **argv);
+int ef_cmd_baseline(int argc, char **argv);
 
 /* Prints "eraformer: error: <msg>" (+ "HINT: <hint>" when hint is non-NULL) on stderr and
  * returns the exit code for the status (2 for EF_ERR_INVALID, 1 otherwise). */

@@ -12,8 +12,22 @@ typedef struct ef_command {
 
 /* One line per command; keep alphabetical. */
 static const ef_command commands[] = {
+    {"baseline", ef_cmd_baseline, "ridge or XGBoost baseline predictions (Numerai's example parameters)"},
     {"bench", ef_cmd_bench, "measure training/forward throughput (tokens/s, GFLOP/s)"},
+    {"cat", ef_cmd_cat, "print the rows of a parquet file as CSV/TSV"},
+    {"datasets", ef_cmd_datasets, "list the Numerai dataset files of the current or a past round"},
+    {"download", ef_cmd_download, "download Numerai dataset files (resumable, size-checked)"},
+    {"evaluate", ef_cmd_evaluate, "score predictions per era like Numerai's diagnostics (CORR, MMC, BMC, FNC)"},
+    {"finetune", ef_cmd_finetune, "fine-tune the transformer on Numerai eras (embargoed context, early stopping)"},
+    {"icl-eval", ef_cmd_icl_eval, "in-context error vs number of examples: transformer vs baselines"},
+    {"inspect", ef_cmd_inspect, "show a parquet file's schema, row groups, codecs, encodings and pages"},
+    {"models", ef_cmd_models, "list your Numerai models (name and id)"},
+    {"predict", ef_cmd_predict, "predict eras with context ensembles of a fine-tuned model (id,prediction)"},
     {"pretrain", ef_cmd_pretrain, "pretrain the in-context transformer on synthetic tasks"},
+    {"round", ef_cmd_round, "show the current Numerai round and whether it is open"},
+    {"submit", ef_cmd_submit, "validate and upload predictions for a model"},
+    {"synth", ef_cmd_synth, "write a synthetic Numerai-like dataset (train/validation/live parquet, features.json)"},
+    {"validate-submission", ef_cmd_validate_submission, "check a submission CSV against Numerai's rules and the live ids"},
 };
 
 static void usage(FILE *f) {

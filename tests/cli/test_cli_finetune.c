@@ -1,0 +1,187 @@
+/* cli: finetune + predict + baseline end to end on a tiny synthetic dataset: the fine-tuned
+ * model predicts validation and live, the live predictions pass validate-submission, every
+ * era is ranked into (0, 1], predictions are deterministic, ensemble size changes them, the
+ * subset read-in works, --resume continues, --time-budget stops cleanly with a checkpoint,
+ * ridge/xgboost baselines write valid files, and usage/runtime errors exit 2/1. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "eraformer/base.h"
+#include "test.h"
+
+#define DIR EF_BINARY_DIR "/test_cli_finetune_tmp"
+#define TINY "--train " DIR "/train.parquet --validation " DIR "/validation.parquet --features-json " DIR \
+             "/features.json --context-rows 32 --query-rows 16 --batch 2 --layers 1 --d-model 16 --heads 2 "  \
+             "--embargo 4 --threads 1 --members 3 --ema 0"
+#define CTX "--context " DIR "/train.parquet," DIR "/validation.parquet"
+
+static char out[1 << 16];
+
+static int run(const char *cmd, int err2) {
+    char full[8192];
+    snprintf(full, sizeof full, "%s%s", cmd, err2 ? " 2>&1" : " 2>/dev/null");
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double json_value(const char *json, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Reads id,prediction; checks header and range; returns rows (-1 on a format problem). */
+static long read_preds(const char *path, double *vals, long cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[256];
+    long n = 0;
+    if (!fgets(line, sizeof line, f) || strcmp(line, "id,prediction\n")) {
+        fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *c = strchr(line, ',');
+        if (!c) {
+            n = -1;
+            break;
+        }
+        double v = strtod(c + 1, NULL);
+        if (!(v > 0 && v <= 1)) {
+            n = -1;
+            break;
+        }
+        if (n < cap) vals[n] = v;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static int files_equal(const char *a, const char *b) {
+    char *da = NULL, *db = NULL;
+    size_t na = 0, nb = 0;
+    int eq = ef_file_read_all(a, &da, &na, NULL) == EF_OK && ef_file_read_all(b, &db, &nb, NULL) == EF_OK && na == nb &&
+             !memcmp(da, db, na);
+    ef_free(da);
+    ef_free(db);
+    return eq;
+}
+
+static double vals[100000], vals2[100000];
+
+int main(void) {
+    CHECK(run("rm -rf " DIR " && mkdir -p " DIR, 0) == 0);
+    CHECK(run(EF_CLI " synth --out " DIR " --eras-train 40 --eras-validation 12 --rows-per-era 60 --features 24 -q", 0) == 0);
+
+    /* fine-tune (wide read-in) */
+    CHECK(run(EF_CLI " finetune " TINY " --steps 6 --eval-every 3 --out " DIR "/m.st", 0) == 0);
+    CHECK(isfinite(json_value(out, "best_validation_corr")));
+    CHECK(json_value(out, "steps") == 6);
+    CHECK(exists(DIR "/m.st") && exists(DIR "/m.st.json") && exists(DIR "/m.st.last.st"));
+    CHECK(run("grep -c val_corr_mean " DIR "/m.st.log.jsonl", 0) == 0 && atoi(out) == 2);
+
+    /* predict validation and live */
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/validation.parquet " CTX " --out " DIR "/val.csv", 0) == 0);
+    long nv = read_preds(DIR "/val.csv", vals, 100000);
+    CHECK(nv > 0 && nv == (long)json_value(out, "rows"));
+    CHECK(json_value(out, "eras") == 12);
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/live.csv", 0) == 0);
+    long nl = read_preds(DIR "/live.csv", vals, 100000);
+    CHECK(nl > 10);
+    /* ranked into (0, 1]: the top prediction of the (single) live era is exactly 1 */
+    double mx = 0;
+    for (long i = 0; i < nl; i++) mx = fmax(mx, vals[i]);
+    CHECK(fabs(mx - 1.0) < 1e-9);
+    CHECK(run(EF_CLI " validate-submission " DIR "/live.csv --live " DIR "/live.parquet", 0) == 0);
+    /* the validation predictions score through evaluate */
+    CHECK(run(EF_CLI " evaluate --predictions " DIR "/val.csv --data " DIR "/validation.parquet", 0) == 0);
+    CHECK(strstr(out, "corr_mean") != NULL);
+
+    /* deterministic; ensemble size changes the predictions */
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/live2.csv", 0) == 0);
+    CHECK(files_equal(DIR "/live.csv", DIR "/live2.csv"));
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --ensemble 1 --out " DIR "/live1.csv", 0) == 0);
+    CHECK(read_preds(DIR "/live1.csv", vals2, 100000) == nl);
+    CHECK(!files_equal(DIR "/live.csv", DIR "/live1.csv"));
+    /* parquet output */
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/live.parquet.out.parquet", 0) == 0);
+    CHECK(exists(DIR "/live.parquet.out.parquet"));
+
+    /* resume continues from the last state */
+    CHECK(run(EF_CLI " finetune " TINY " --steps 9 --eval-every 3 --out " DIR "/m.st --resume " DIR "/m.st.last.st", 0) == 0);
+    CHECK(json_value(out, "steps") == 9);
+    CHECK(run("grep -c val_corr_mean " DIR "/m.st.log.jsonl", 0) == 0 && atoi(out) == 3);
+
+    /* time budget: stops cleanly and still leaves an evaluated best checkpoint */
+    CHECK(run(EF_CLI " finetune " TINY " --steps 1000000 --eval-every 1000 --time-budget 0.002 --out " DIR "/tb.st", 0) == 0);
+    CHECK(strstr(out, "\"time budget\"") != NULL);
+    CHECK(json_value(out, "steps") < 1000000);
+    CHECK(exists(DIR "/tb.st") && exists(DIR "/tb.st.json"));
+
+    /* weighted targets: a _60 target gives the 16-era embargo by default; jasper is NaN in
+     * the first quarter of the train eras (skipped per target) */
+    CHECK(run(EF_CLI " finetune --train " DIR "/train.parquet --validation " DIR "/validation.parquet --features-json " DIR
+              "/features.json --context-rows 32 --query-rows 16 --batch 2 --layers 1 --d-model 16 --heads 2 --threads 1 "
+              "--targets target_ender_20=1,target_jasper_60=0.5 --steps 2 --eval-every 2 --out " DIR "/t.st", 1) == 0);
+    CHECK(strstr(out, "embargo 16 eras") != NULL);
+    CHECK(run("grep -c target_jasper_60 " DIR "/t.st.json", 0) == 0 && atoi(out) == 1);
+
+    /* feature dropout is stored with the model and used by predict's members */
+    CHECK(run(EF_CLI " finetune " TINY " --feature-dropout 0.3 --steps 2 --eval-every 2 --out " DIR "/fd.st", 0) == 0);
+    CHECK(run("grep -c '\"feature_dropout\":.*0.3' " DIR "/fd.st.json", 0) == 0 && atoi(out) == 1);
+    CHECK(run(EF_CLI " predict --model " DIR "/fd.st --data " DIR "/live.parquet " CTX " --out " DIR "/fdlive.csv", 0) == 0);
+    CHECK(run(EF_CLI " validate-submission " DIR "/fdlive.csv --live " DIR "/live.parquet", 0) == 0);
+    CHECK(run(EF_CLI " finetune " TINY " --feature-dropout 1.5 --out " DIR "/e.st", 0) == 2);
+
+    /* weight averaging: the averaged weights are evaluated and saved, --resume restarts it */
+    CHECK(run(EF_CLI " finetune " TINY " --ema 0.9 --steps 4 --eval-every 2 --out " DIR "/ema.st", 0) == 0);
+    CHECK(json_value(out, "steps") == 4 && isfinite(json_value(out, "best_validation_corr")));
+    CHECK(run(EF_CLI " finetune " TINY " --ema 0.9 --steps 6 --eval-every 2 --out " DIR "/ema.st --resume " DIR
+              "/ema.st.last.st", 0) == 0);
+    CHECK(json_value(out, "steps") == 6);
+    CHECK(run(EF_CLI " finetune " TINY " --ema 1 --out " DIR "/e.st", 0) == 2);
+
+    /* subset read-in */
+    CHECK(run(EF_CLI " finetune " TINY " --read-in subset --d-max 8 --steps 4 --eval-every 2 --out " DIR "/s.st", 0) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/s.st --data " DIR "/live.parquet " CTX " --out " DIR "/slive.csv", 0) == 0);
+    CHECK(run(EF_CLI " validate-submission " DIR "/slive.csv --live " DIR "/live.parquet", 0) == 0);
+
+    /* baselines */
+    CHECK(run(EF_CLI " baseline --kind ridge --train " DIR "/train.parquet --validation " DIR "/validation.parquet --out "
+              DIR "/ridge.csv --live " DIR "/live.parquet --live-out " DIR "/ridge_live.csv", 0) == 0);
+    CHECK(read_preds(DIR "/ridge.csv", vals2, 100000) == nv);
+    CHECK(run(EF_CLI " validate-submission " DIR "/ridge_live.csv --live " DIR "/live.parquet", 0) == 0);
+    int xr = run(EF_CLI " baseline --kind xgboost --trees 10 --threads 1 --train " DIR "/train.parquet --validation " DIR
+                 "/validation.parquet --out " DIR "/xgb.csv", 1);
+    CHECKF(xr == 0 || strstr(out, "without libxgboost"), "xgboost exit %d: %s", xr, out);
+    if (xr == 0) CHECK(read_preds(DIR "/xgb.csv", vals2, 100000) == nv);
+
+    /* errors */
+    CHECK(run(EF_CLI " finetune --train x --validation y --features-json z", 0) == 2);
+    CHECK(run(EF_CLI " finetune " TINY " --read-in sideways --out " DIR "/e.st", 0) == 2);
+    CHECK(run(EF_CLI " finetune " TINY " --target a --targets b=1 --out " DIR "/e.st", 0) == 2);
+    CHECK(run(EF_CLI " finetune " TINY " --embargo 5000 --out " DIR "/e.st", 1) == 2);
+    CHECK(strstr(out, "embargo") != NULL || strstr(out, "context") != NULL);
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet --out " DIR "/x.csv", 0) == 2);
+    CHECK(run(EF_CLI " predict --model " DIR "/nope.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 0) == 1);
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --ensemble 0 --out " DIR "/x.csv", 0) == 2);
+    CHECK(run(EF_CLI " baseline --kind lasso --train a --validation b --out c", 0) == 2);
+    CHECK(run(EF_CLI " finetune --help", 0) == 0 && strstr(out, "--time-budget"));
+    CHECK(run(EF_CLI " predict --help", 0) == 0 && strstr(out, "--ensemble"));
+    CHECK(run(EF_CLI " baseline --help", 0) == 0 && strstr(out, "colsample"));
+    run("rm -rf " DIR, 0);
+    TEST_MAIN_END;
+}
