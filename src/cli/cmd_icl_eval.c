@@ -115,8 +115,9 @@ int ef_cmd_icl_eval(int argc, char **argv) {
     if (!d) d = mc->d_max;
     if (!k) k = mc->max_points;
     if (d > mc->d_max || k > mc->max_points) {
+        int dm = mc->d_max, km = mc->max_points;
         ef_model_destroy(m);
-        return ef_cli_usage(cmd, "the model takes d <= %d and points <= %d", mc->d_max, mc->max_points);
+        return ef_cli_usage(cmd, "the model takes d <= %d and points <= %d", dm, km);
     }
 
     /* the prior: one class, plus the OOD variant */
