@@ -39,6 +39,9 @@ done:
 
 ef_status ef_bl_ridge(double alpha, const double *X, const double *y, int n, int d, double *w,
                       ef_error *err) {
+    /* alpha -> 0 is the min-norm least-squares solution; with alpha = 0 and n < d the normal
+     * equations are singular and Cholesky may still "succeed" on rounding-level pivots */
+    if (alpha <= 0.0) return ef_bl_lstsq(X, y, n, d, w, err);
     double *A = ef_calloc((size_t)d * d, sizeof *A);
     if (!A) return EF_ERR(err, EF_ERR_NOMEM, "baseline ridge: out of memory (d=%d)", d);
     for (int j = 0; j < d; j++) w[j] = 0.0;

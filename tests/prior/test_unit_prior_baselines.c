@@ -101,6 +101,28 @@ static void test_linear(void) {
     CHECK_NEAR(p, avg, 1e-5, 1e-5);
 }
 
+/* ridge with alpha = 0 is min-norm least squares, also when n < d (singular normal equations) */
+static void test_ridge_zero_alpha_underdetermined(void) {
+    enum { N = 8, D = 10 };  /* icl-eval's case: 8 examples of a 10-dim task */
+    int bad = 0;
+    for (uint64_t seed = 0; seed < 40; seed++) {
+        float x[N * D], y[N], q[3 * D], p1[3], p2[3];
+        ef_rng r;
+        ef_rng_init(&r, 77, seed);
+        for (int i = 0; i < N * D; i++) x[i] = (float)ef_rng_normal(&r);
+        for (int i = 0; i < N; i++) y[i] = (float)ef_rng_normal(&r);
+        for (int i = 0; i < 3 * D; i++) q[i] = (float)ef_rng_normal(&r);
+        ef_baseline ls, rd;
+        ef_baseline_init(&ls, EF_BASELINE_LSTSQ);
+        ef_baseline_init(&rd, EF_BASELINE_RIDGE);
+        rd.ridge_alpha = 0.0;
+        CHECK_OK(ef_baseline_fit_predict(&ls, x, y, N, D, D, q, 3, 0, p1, NULL));
+        CHECK_OK(ef_baseline_fit_predict(&rd, x, y, N, D, D, q, 3, 0, p2, NULL));
+        for (int i = 0; i < 3; i++) bad += fabs(p2[i] - p1[i]) > 1e-5 * (1 + fabs(p1[i]));
+    }
+    CHECKF(bad == 0, "ridge(alpha=0) differs from min-norm least squares on %d of 120 predictions", bad);
+}
+
 static void test_lasso(void) {
     ef_rng r;
     ef_rng_init(&r, 2, 2);
@@ -452,6 +474,7 @@ static void test_alloc_failures(void) {
 }
 
 int main(void) {
+    test_ridge_zero_alpha_underdetermined();
     test_alloc_failures();
     test_garg_errors();
     test_oracle();
