@@ -17,23 +17,10 @@ static void usage(FILE *f) {
 }
 
 int ef_cmd_round(int argc, char **argv) {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, EF_NET_LONGOPTS, {0, 0, 0, 0}};
     ef_net_cli o;
     ef_net_cli_init(&o, "round");
-    int c;
-    while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-        int rc = ef_net_cli_option(&o, c, optarg);
-        if (rc >= 0) {
-            if (rc) return rc;
-            continue;
-        }
-        if (c == 'h') {
-            usage(stdout);
-            return EF_EXIT_OK;
-        }
-        return ef_cli_usage("round", "unknown option");
-    }
-    if (optind < argc) return ef_cli_usage("round", "unexpected argument '%s'", argv[optind]);
+    int prc = ef_net_cli_parse_simple(&o, argc, argv, usage);
+    if (prc >= 0) return prc;
     ef_net *n;
     int rc = ef_net_cli_connect(&o, 0, &n);
     if (rc) return rc;

@@ -163,3 +163,23 @@ int ef_net_cli_fail(const ef_net_cli *o, const ef_error *err) {
     (void)o;
     return ef_cli_fail(err, hint);
 }
+
+int ef_net_cli_parse_simple(ef_net_cli *o, int argc, char **argv, void (*usage)(FILE *)) {
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, EF_NET_LONGOPTS, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+        int rc = ef_net_cli_option(o, c, optarg);
+        if (rc >= 0) {
+            if (rc) return rc;
+            continue;
+        }
+        if (c == 'h') {
+            usage(stdout);
+            return EF_EXIT_OK;
+        }
+        return ef_cli_usage(o->cmd, "unknown option");
+    }
+    if (optind < argc) return ef_cli_usage(o->cmd, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}

@@ -43,6 +43,9 @@ void ef_net_cli_init(ef_net_cli *o, const char *cmd);
 int ef_net_cli_option(ef_net_cli *o, int c, const char *arg);
 /* Help text for the shared options and the environment variables. */
 void ef_net_cli_help(FILE *f, int needs_auth);
+/* The whole command line of a command whose only options are --help and the connection
+ * options (round, models): returns -1 to go on, or the exit code to return. */
+int ef_net_cli_parse_simple(ef_net_cli *o, int argc, char **argv, void (*usage)(FILE *));
 /* Builds the client; need_auth loads the keys (flag, env, config file) and fails without
  * them. Returns an exit code (0 on success). */
 int ef_net_cli_connect(ef_net_cli *o, int need_auth, ef_net **out);
