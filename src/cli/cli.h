@@ -52,6 +52,7 @@ typedef struct ef_progress {
     const char *label;
     const char *unit;
     double total;
+    double first;            /* work already done when the job (re)started: excluded from the rate */
     double t_start, t_last_print;
     int is_tty;
 } ef_progress;

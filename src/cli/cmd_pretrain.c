@@ -335,6 +335,7 @@ static int pretrain_run(pt_opts *op) {
     ef_adamw opt = {(float)o.lr, 0.9f, 0.95f, 1e-8f, (float)o.wd};
     ef_progress prog;
     ef_progress_start(&prog, "pretrain", (double)o.steps, "steps");
+    prog.first = (double)start;
     double tokens = 0, t0 = ef_time_now(), ema = NAN, allreduce_s = 0;
     long step;
     long stop_at = o.stop_after > 0 && start + o.stop_after < o.steps ? start + o.stop_after : o.steps;

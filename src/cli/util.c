@@ -61,6 +61,7 @@ void ef_progress_start(ef_progress *p, const char *label, double total, const ch
     p->label = label;
     p->unit = unit;
     p->total = total;
+    p->first = 0;
     p->t_start = ef_time_now();
     p->t_last_print = 0;
     p->is_tty = isatty(STDERR_FILENO);
@@ -75,7 +76,7 @@ static void fmt_secs(char *buf, size_t n, double s) {
 
 static void progress_print(ef_progress *p, double done, const char *extra, int final) {
     double now = ef_time_now(), el = now - p->t_start;
-    double rate = el > 0 ? done / el : 0;
+    double rate = el > 0 ? (done - p->first) / el : 0;
     double eta = rate > 0 ? (p->total - done) / rate : NAN;
     char e1[32], e2[32];
     fmt_secs(e1, sizeof e1, el);
