@@ -1,6 +1,6 @@
 #!/bin/sh
 # eraformer end-to-end demo on synthetic Numerai-like data (docs/finetune.md):
-#   synth -> pretrain (or a shipped models/*.st) -> finetune -> predict validation + live
+#   synth -> pretrain (or a shipped models/mixture*.st) -> finetune -> predict validation + live
 #   -> ridge and XGBoost baselines -> evaluate each -> one comparison table + report.html
 #
 # usage: tools/demo.sh [OUT_DIR]      (default demo_out; build first: see README)
@@ -39,7 +39,7 @@ step "1/7 synthetic Numerai-like data -> $DATA"
 
 step "2/7 base model"
 BASE=""
-for f in "$HERE"/models/*.st; do
+for f in "$HERE"/models/mixture*.st; do  # a mixture-pretrained base; linear-only models are not one
     if [ -f "$f" ]; then BASE=$f; break; fi
 done
 if [ -n "$BASE" ]; then

@@ -15,6 +15,7 @@ typedef int (*ef_cmd_fn)(int argc, char **argv);
  * argv[0] is the command name; getopt_long parsing starts at argv[1]. */
 int ef_cmd_pretrain(int argc, char **argv);
 int ef_cmd_bench(int argc, char **argv);
+int ef_cmd_export(int argc, char **argv);
 int ef_cmd_icl_eval(int argc, char **argv);
 int ef_cmd_synth(int argc, char **argv);
 int ef_cmd_datasets(int argc, char **argv);

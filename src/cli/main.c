@@ -18,6 +18,7 @@ static const ef_command commands[] = {
     {"datasets", ef_cmd_datasets, "list the Numerai dataset files of the current or a past round"},
     {"download", ef_cmd_download, "download Numerai dataset files (resumable, size-checked)"},
     {"evaluate", ef_cmd_evaluate, "score predictions per era like Numerai's diagnostics (CORR, MMC, BMC, FNC)"},
+    {"export", ef_cmd_export, "a checkpoint's weights only (no optimiser state), for shipping"},
     {"finetune", ef_cmd_finetune, "fine-tune the transformer on Numerai eras (embargoed context, early stopping)"},
     {"icl-eval", ef_cmd_icl_eval, "in-context error vs number of examples: transformer vs baselines"},
     {"inspect", ef_cmd_inspect, "show a parquet file's schema, row groups, codecs, encodings and pages"},

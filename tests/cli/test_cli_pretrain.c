@@ -76,6 +76,22 @@ static void test_kill9(void) {
     CHECKF(cli_files_equal("pt_kill.st", "pt_ref400.st"), "kill -9 + resume differs from an uninterrupted run");
 }
 
+static void test_export(void) {
+    CHECK(cli_run("export --model pt_full.st --out pt_export.st", NULL, NULL) == 0);
+    char *a, *b;
+    size_t na, nb;
+    CHECK(ef_file_read_all("pt_full.st", &a, &na, NULL) == EF_OK && ef_file_read_all("pt_export.st", &b, &nb, NULL) == EF_OK);
+    CHECK(nb < na / 2 && strstr(b + 8, "optim.m") == NULL && strstr(a + 8, "optim.m") != NULL);
+    ef_free(a);
+    ef_free(b);
+    /* the exported weights evaluate like the checkpoint they came from */
+    CHECK(cli_run("icl-eval --model pt_full.st --class linear --tasks 8 --bootstrap 0 --baselines zero", "pt_e1.csv", NULL) == 0);
+    CHECK(cli_run("icl-eval --model pt_export.st --class linear --tasks 8 --bootstrap 0 --baselines zero", "pt_e2.csv", NULL) == 0);
+    CHECK(cli_files_equal("pt_e1.csv", "pt_e2.csv"));
+    CHECK(cli_run("export --model pt_garbage.st --out pt_x.st", NULL, NULL) == 1);
+    CHECK(cli_run("export --model pt_full.st", NULL, NULL) == 2);
+}
+
 static void test_bad_resume(void) {
     FILE *f = fopen("pt_garbage.st", "wb");
     fputs("this is not a checkpoint", f);
@@ -93,5 +109,6 @@ int main(void) {
     test_resume();
     test_kill9();
     test_bad_resume();
+    test_export();
     TEST_MAIN_END;
 }
