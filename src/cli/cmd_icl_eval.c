@@ -227,7 +227,6 @@ int ef_cmd_icl_eval(int argc, char **argv) {
             ef_batch bt = {B, (int)k, 0, x, y, mask, dvec};
             if (ef_model_forward(m, &bt, pred, NULL, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
         } else {
-            float *tmp = bpred;  /* reuse as scratch for one forward's predictions */
             float *rowp = ef_malloc((size_t)B * K * sizeof(float));
             if (!rowp) { err.code = EF_ERR_NOMEM; snprintf(err.msg, sizeof err.msg, "out of memory"); status = ef_cli_fail(&err, NULL); goto done; }
             for (int n_ctx = 0; n_ctx < (int)k; n_ctx++) {
@@ -235,7 +234,6 @@ int ef_cmd_icl_eval(int argc, char **argv) {
                 if (ef_model_forward(m, &bt, rowp, NULL, &err) != EF_OK) { ef_free(rowp); status = ef_cli_fail(&err, NULL); goto done; }
                 for (int b = 0; b < B; b++) pred[(size_t)b * K + n_ctx] = rowp[(size_t)b * K + n_ctx];
             }
-            (void)tmp;
             ef_free(rowp);
         }
         /* baselines, parallel over tasks (each task's fits are independent and seeded) */

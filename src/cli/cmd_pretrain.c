@@ -92,11 +92,10 @@ typedef struct pt_buffers {
     ef_task_info *info;
 } pt_buffers;
 
-static int sample(const ef_prior_config *pc, const pt_opts *o, uint64_t stream, uint64_t first, int B, int d, int k,
-                  pt_buffers *b, ef_error *err) {
+static int sample(const ef_prior_config *pc, uint64_t stream, uint64_t first, int B, int d, int k, pt_buffers *b,
+                  ef_error *err) {
     if (ef_prior_sample_batch(pc, stream, first, B, d, k, b->x, b->y, b->mask, b->info, err) != EF_OK) return 1;
     for (int i = 0; i < B; i++) b->dvec[i] = b->info[i].d;
-    (void)o;
     return 0;
 }
 
@@ -111,7 +110,7 @@ static int evaluate(ef_model *m, const ef_prior_config *pc, const pt_opts *o, pt
     uint64_t stream = ef_hash64(o->seed, 0xE7A1);
     double sum_last = 0, sum_all = 0, sum_zero = 0;
     for (int chunk = 0; chunk < nb; chunk++) {
-        if (sample(pc, o, stream, (uint64_t)chunk * B, B, d, k, b, err)) return 1;
+        if (sample(pc, stream, (uint64_t)chunk * B, B, d, k, b, err)) return 1;
         for (int i = 0; i < B; i++) sum_zero += (double)b->y[i * k + k - 1] * b->y[i * k + k - 1] / b->info[i].err_scale;
         if (ef_model_cfg(m)->layout == EF_LAYOUT_INTERLEAVED) {
             ef_batch bt = {B, k, 0, b->x, b->y, b->mask, b->dvec};
@@ -354,7 +353,7 @@ static int pretrain_run(pt_opts *op) {
         }
         /* rank r takes tasks [(s·W + r)·B, (s·W + r + 1)·B): the union over ranks is the batch of
          * a one-rank run with batch W·B */
-        if (sample(&pc, &o, o.seed, ((uint64_t)step * world + rank) * B, o.batch, d, k, &b, &err)) {
+        if (sample(&pc, o.seed, ((uint64_t)step * world + rank) * B, o.batch, d, k, &b, &err)) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
