@@ -85,18 +85,10 @@ static void attend(ef_rows_cache *c, int l, float *out, const float *qkv, int n,
     int C = c->C, hs = c->hs, NH = c->NH, nc = c->n_ctx;
     float scale = 1.0f / sqrtf((float)hs);
     const float *Kl = c->Kc + (size_t)l * NH * c->max_ctx * hs, *Vl = c->Vc + (size_t)l * NH * c->max_ctx * hs;
-    int nchunk = (n + ACHUNK - 1) / ACHUNK, nwork = nchunk * NH, nth = c->nth;
-#ifdef _OPENMP
-    if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
-#else
-    (void)nth;
-#endif
-#pragma omp parallel for schedule(static) num_threads(nth)
+    int nchunk = (n + ACHUNK - 1) / ACHUNK, nwork = nchunk * NH;
+#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(c->nth))
     for (int w = 0; w < nwork; w++) {
-        int ch = w / NH, h = w % NH, tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        int ch = w / NH, h = w % NH, tid = ef_thread_id();
         int r0 = ch * ACHUNK, rn = EF_MIN(ACHUNK, n - r0);
         float *S = c->scratch + (size_t)tid * c->per_thread, *Q = S + (size_t)ACHUNK * (c->max_ctx + 1), *O = Q + (size_t)ACHUNK * hs;
         for (int r = 0; r < rn; r++) memcpy(Q + (size_t)r * hs, qkv + (size_t)(r0 + r) * 3 * C + (size_t)h * hs, (size_t)hs * 4);

@@ -10,9 +10,6 @@
 #include <math.h>
 #include <string.h>
 #include "nn/nn_internal.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 int ef_mask_allows(ef_mask m, int t, int s) {
     if (m.kind == EF_MASK_CAUSAL) return s <= t;
@@ -65,18 +62,10 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
-    int nwork = B * NH, nth = nscratch;
-#ifdef _OPENMP
-    if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
-#else
-    (void)nth;
-#endif
-#pragma omp parallel for schedule(static) num_threads(nth) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
+    int nwork = B * NH;
+#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
     for (int bh = 0; bh < nwork; bh++) {
-        int b = bh / NH, h = bh % NH, tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        int b = bh / NH, h = bh % NH, tid = ef_thread_id();
         float *Q = scratch + (size_t)tid * per, *K = Q + (size_t)T * hs, *V = K + (size_t)T * hs;
         float *O = V + (size_t)T * hs;
         const float *base = qkv + (size_t)b * T * 3 * C + (size_t)h * hs;
@@ -99,18 +88,10 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
-    int nwork = B * NH, nth = nscratch;
-#ifdef _OPENMP
-    if (omp_get_max_threads() < nth) nth = omp_get_max_threads();
-#else
-    (void)nth;
-#endif
-#pragma omp parallel for schedule(static) num_threads(nth) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
+    int nwork = B * NH;
+#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
     for (int bh = 0; bh < nwork; bh++) {
-        int b = bh / NH, h = bh % NH, tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        int b = bh / NH, h = bh % NH, tid = ef_thread_id();
         float *Q = scratch + (size_t)tid * per, *K = Q + (size_t)T * hs, *V = K + (size_t)T * hs;
         float *dO = V + (size_t)T * hs, *dQ = dO + (size_t)T * hs, *dK = dQ + (size_t)T * hs;
         float *dV = dK + (size_t)T * hs, *dP = dV + (size_t)T * hs;

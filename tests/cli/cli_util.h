@@ -20,6 +20,19 @@ static inline int cli_run(const char *args, const char *out_path, const char *er
     return WEXITSTATUS(st);
 }
 
+/* Runs a shell command with stdout (and stderr too when err2) captured into out (cap bytes,
+ * NUL-terminated, truncated if longer). Returns the exit code (or -1). */
+static inline int cli_capture(const char *cmd, int err2, char *out, size_t cap) {
+    char full[8192];
+    snprintf(full, sizeof full, "%s%s", cmd, err2 ? " 2>&1" : " 2>/dev/null");
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* Whole file as a string (caller frees), or NULL. */
 static inline char *cli_slurp(const char *path) {
     char *d;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "eraformer/base.h"
+#include "cli_util.h"
 #include "test.h"
 
 #define DIR EF_BINARY_DIR "/test_cli_evaluate_tmp"
@@ -16,16 +17,7 @@
 static char out[1 << 16];
 
 /* Runs a shell command, captures stdout (stderr appended when err2 is set), returns exit code. */
-static int run(const char *cmd, int err2) {
-    char full[4096];
-    snprintf(full, sizeof full, "%s%s", cmd, err2 ? " 2>&1" : " 2>/dev/null");
-    FILE *p = popen(full, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run(const char *cmd, int err2) { return cli_capture(cmd, err2, out, sizeof out); }
 
 /* value printed after "key" in the summary table */
 static double table_value(const char *key) {
