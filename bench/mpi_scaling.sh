@@ -25,3 +25,17 @@ export OMPI_MCA_btl=self,vader
     run "1rank_2threads_batch64" "$EF_BIN" pretrain --threads 2 --batch 64
     run "2ranks_1thread_batch32" $MPI "$EF_BIN" pretrain --threads 1 --batch 32
 } | awk '{printf "%-26s %10.0f tokens/s  allreduce %.1f%%\n", $1, $2, 100*$3; r[NR]=$2} END {printf "2 ranks / 1 rank: %.2fx   2 threads / 1 thread: %.2fx\n", r[3]/r[1], r[2]/r[1]}'
+
+# Fine-tuning on a synthetic Numerai-like dataset (synth defaults: 150 + 50 eras x ~400 rows x
+# 160 features): training rows/s (context + query rows) over all ranks, 1 rank x 1 thread vs
+# 2 ranks x 1 thread with the same global batch; each rank reads only its half of the eras.
+FT_STEPS=${FT_STEPS:-40}
+"$EF_BIN" synth --out "$tmp/data" -q >/dev/null
+FT="finetune --train $tmp/data/train.parquet --validation $tmp/data/validation.parquet --features-json $tmp/data/features.json --steps $FT_STEPS --eval-every 100000 --eval-eras 4 --eval-members 1 --ema 0"
+ft_rate() { grep '"rows_per_s"' "$1" | tail -1 | sed 's/.*"rows_per_s":\([0-9.]*\).*/\1/'; }
+{
+    "$EF_BIN" $FT --threads 1 --batch 8 --out "$tmp/ft1.st" >/dev/null 2>&1
+    echo "finetune_1rank_1thread_batch8 $(ft_rate "$tmp/ft1.st.log.jsonl")"
+    $MPI "$EF_BIN" $FT --threads 1 --batch 4 --out "$tmp/ft2.st" >/dev/null 2>&1
+    echo "finetune_2ranks_1thread_batch4 $(ft_rate "$tmp/ft2.st.log.jsonl")"
+} | awk '{printf "%-32s %10.0f rows/s\n", $1, $2; r[NR]=$2} END {printf "finetune 2 ranks / 1 rank: %.2fx\n", r[2]/r[1]}'

@@ -129,6 +129,12 @@ typedef struct ef_load_options {
     int era_every;              /* > 1: keep eras with (num - 1 - era_offset) % era_every == 0
                                  * (every 4th: 0001, 0005, ...); live eras always kept */
     int era_offset;
+    int era_shards;             /* > 1: keep the eras of shard era_shard only: numeric eras
+                                 * with num % era_shards == era_shard (interleaved, so every
+                                 * shard spans the whole history; MPI ranks), non-numeric
+                                 * (live) eras in shard 0. Row groups without a kept row are
+                                 * never decoded */
+    int era_shard;
     uint32_t data_types;        /* bitmask of 1u << ef_data_type; 0 = all */
     const char *require_target; /* drop rows whose value of this target is NaN */
 } ef_load_options;

@@ -11,12 +11,14 @@
 #include <string.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
+#include "cli/dist.h"
 #include "cli/numerai_tasks.h"
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"
 #include "eraformer/model.h"
 
 static volatile sig_atomic_t g_stop;
+static ef_dist g_dist;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 static void usage(FILE *f) {
@@ -69,7 +71,13 @@ static void usage(FILE *f) {
 "  --resume FILE          continue from FILE.last.st of an earlier run (same options)\n"
 "  --log FILE             JSONL log (default OUT.log.jsonl)\n"
 "\n"
-"Prints a JSON summary on stdout.\n");
+"Prints a JSON summary on stdout.\n"
+"\n"
+"Data parallel: under 'mpirun -np N eraformer finetune ...' rank r reads only the eras with\n"
+"number %% N == r from the files (its shard spans the whole history), samples --batch tasks of\n"
+"its own per step from them (context from its own eras behind the embargo), gradients are\n"
+"averaged over the ranks, the validation CORR of every rank's eras is gathered, and rank 0\n"
+"alone logs, shows progress and writes checkpoints. --resume works with any number of ranks.\n");
 }
 
 typedef struct ft_opts {
@@ -211,6 +219,8 @@ static ef_status load_data(ft_run *r, ef_error *err) {
     lo.n_features = r->n_feat;
     lo.targets = tnames;
     lo.n_targets = nt;
+    lo.era_shards = g_dist.size;   /* each MPI rank reads only its interleaved share of eras */
+    lo.era_shard = g_dist.rank;
     const char *paths[2] = {o->train, o->validation};
     EF_TRY(ef_dataset_load(&r->ds, paths, 2, &lo, err));
     int tcol[64];
@@ -258,11 +268,14 @@ static ef_status load_data(ft_run *r, ef_error *err) {
         memmove(r->v_eras, r->v_eras + (r->n_v - o->eval_eras), (size_t)o->eval_eras * sizeof(int));
         r->n_v = o->eval_eras;
     }
+    char shard[96] = "";
+    if (g_dist.size > 1)
+        snprintf(shard, sizeof shard, " in the eras of rank %d of %d (every %d-th era)", g_dist.rank, g_dist.size, g_dist.size);
     EF_CHECK(r->n_q > 0, err, EF_ERR_INVALID,
-             "no train era has %d labelled context rows at least %d eras before it (use fewer --context-rows, "
-             "a smaller --embargo or more train eras)", o->ctx, r->embargo);
-    EF_CHECK(r->n_v > 0, err, EF_ERR_INVALID, "no validation era has resolved '%s' targets and context behind the embargo",
-             o->eval_target);
+             "no train era%s has %d labelled context rows at least %d eras before it (use fewer --context-rows, "
+             "a smaller --embargo or more train eras)", shard, o->ctx, r->embargo);
+    EF_CHECK(r->n_v > 0, err, EF_ERR_INVALID, "no validation era%s has resolved '%s' targets and context behind the embargo",
+             shard, o->eval_target);
     r->pred_buf = ef_malloc((size_t)maxv * sizeof(double));
     r->tgt_buf = ef_malloc((size_t)maxv * sizeof(double));
     EF_CHECK(r->pred_buf && r->tgt_buf, err, EF_ERR_NOMEM, "out of memory");
@@ -270,7 +283,7 @@ static ef_status load_data(ft_run *r, ef_error *err) {
 }
 
 /* Mean and std of per-era CORR over the validation eras, by the predict procedure. */
-static ef_status evaluate(ft_run *r, double *mean, double *sd, ef_error *err) {
+static ef_status evaluate(ft_run *r, double *mean, double *sd, int *n_eras, ef_error *err) {
     nt_pred_opts po = {r->o.read_in, r->o.eval_members, r->o.ctx, r->embargo, r->o.window, r->o.seed, r->o.fdrop};
     double *c = ef_malloc((size_t)r->n_v * sizeof(double));
     EF_CHECK(c, err, EF_ERR_NOMEM, "out of memory");
@@ -293,9 +306,17 @@ static ef_status evaluate(ft_run *r, double *mean, double *sd, ef_error *err) {
         double v;
         if (ef_metrics_numerai_corr(&v, r->pred_buf, r->tgt_buf, k, NULL, NULL) == EF_OK && isfinite(v)) c[n++] = v;
     }
-    *mean = n ? ef_metrics_mean(c, (size_t)n) : NAN;
-    *sd = n ? ef_metrics_std(c, (size_t)n) : NAN;
+    /* every rank scored its own eras: gather them all (rank order), so every rank computes
+     * the same mean and makes the same early-stopping decision */
+    double *all = NULL;
+    int n_all = 0;
+    int bad = ef_dist_allgatherv(&g_dist, c, n, sizeof(double), (void **)&all, &n_all, NULL);
     ef_free(c);
+    EF_CHECK(!bad, err, EF_ERR_IO, "MPI: gathering the validation CORR failed");
+    *mean = n_all ? ef_metrics_mean(all, (size_t)n_all) : NAN;
+    *sd = n_all ? ef_metrics_std(all, (size_t)n_all) : NAN;
+    *n_eras = n_all;
+    ef_free(all);
     return EF_OK;
 }
 
@@ -307,6 +328,7 @@ static void state_json(const ft_run *r, char *buf, size_t n, double elapsed) {
 }
 
 static ef_status save_last(ft_run *r, long step, double elapsed, ef_error *err) {
+    if (g_dist.rank != 0) return EF_OK;
     ef_train_state st;
     memset(&st, 0, sizeof st);
     st.step = step;
@@ -319,6 +341,7 @@ static ef_status save_last(ft_run *r, long step, double elapsed, ef_error *err) 
 }
 
 static ef_status save_best(ft_run *r, long step, ef_error *err) {
+    if (g_dist.rank != 0) return EF_OK;
     ef_train_state st;
     memset(&st, 0, sizeof st);
     st.step = step;
@@ -359,7 +382,52 @@ static double json_num(const char *json, const char *key, double def) {
 
 // ---- command -------------------------------------------------------------------------------
 
+static int finetune_main(int argc, char **argv);
+
 int ef_cmd_finetune(int argc, char **argv) {
+    ef_dist_init(&g_dist, &argc, &argv);
+    int rc = finetune_main(argc, argv);
+    if (rc != EF_EXIT_OK && g_dist.size > 1) ef_dist_abort(&g_dist, rc);
+    ef_dist_finalize(&g_dist);
+    return rc;
+}
+
+/* Which eras and rows every rank holds: one JSONL record per rank in rank 0's log and a line
+ * on stderr (the sharding is visible and testable: the ranks' eras are disjoint). */
+static ef_status report_shards(const ft_run *r, FILE *logf, ef_error *err) {
+    int E = r->ds.n_eras, P = g_dist.size;
+    int *mine = ef_malloc((size_t)(E + 1) * sizeof(int)), *all = NULL, n_all = 0;
+    int *counts = ef_malloc((size_t)P * sizeof(int));
+    double *rows = ef_calloc((size_t)P, sizeof(double));
+    if (!mine || !counts || !rows) {
+        ef_free(mine);
+        ef_free(counts);
+        ef_free(rows);
+        return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+    }
+    for (int e = 0; e < E; e++) mine[e] = r->ds.eras[e].num;
+    rows[g_dist.rank] = (double)r->ds.n_rows;
+    int bad = ef_dist_allgatherv(&g_dist, mine, E, sizeof(int), (void **)&all, &n_all, counts) ||
+              ef_dist_sum(&g_dist, rows, P);
+    ef_free(mine);
+    if (bad) {
+        ef_free(counts);
+        ef_free(rows);
+        return EF_ERR(err, EF_ERR_IO, "MPI: gathering the shard layout failed");
+    }
+    for (int q = 0, off = 0; logf && q < P; off += counts[q++]) {
+        fprintf(logf, "{\"shard\":%d,\"ranks\":%d,\"rows\":%.0f,\"eras\":[", q, P, rows[q]);
+        for (int i = 0; i < counts[q]; i++) fprintf(logf, "%s%d", i ? "," : "", all[off + i]);
+        fprintf(logf, "]}\n");
+        if (P > 1) fprintf(stderr, "finetune: rank %d of %d holds %d eras, %.0f rows\n", q, P, counts[q], rows[q]);
+    }
+    ef_free(all);
+    ef_free(counts);
+    ef_free(rows);
+    return EF_OK;
+}
+
+static int finetune_main(int argc, char **argv) {
     ft_run r;
     memset(&r, 0, sizeof r);
     ft_opts *o = &r.o;
@@ -378,17 +446,19 @@ int ef_cmd_finetune(int argc, char **argv) {
     uint8_t *bm = NULL;
     int *bd = NULL;
     double t0 = ef_time_now();
+    int lead = g_dist.rank == 0, world = g_dist.size;
     r.best = -INFINITY;
     r.best_step = 0;
 
-    fprintf(stderr, "finetune: loading %s and %s\n", o->train, o->validation);
+    if (lead) fprintf(stderr, "finetune: loading %s and %s%s\n", o->train, o->validation, world > 1 ? " (each rank its shard of eras)" : "");
     if (load_data(&r, &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
-    fprintf(stderr, "finetune: %lld rows, %d eras, %d features, %d target(s), embargo %d eras; %d train query eras, "
-            "%d validation eras (%.1f s)\n", (long long)r.ds.n_rows, r.ds.n_eras, r.n_feat, r.tg.n, r.embargo, r.n_q,
-            r.n_v, ef_time_now() - t0);
+    double tot[4] = {(double)r.ds.n_rows, r.ds.n_eras, r.n_q, r.n_v};   /* over all ranks */
+    ef_dist_sum(&g_dist, tot, 4);
+    if (lead) fprintf(stderr, "finetune: %.0f rows, %.0f eras, %d features, %d target(s), embargo %d eras; %.0f train query eras, "
+            "%.0f validation eras (%.1f s)\n", tot[0], tot[1], r.n_feat, r.tg.n, r.embargo, tot[2], tot[3], ef_time_now() - t0);
 
     long start = 0;
     int k = o->ctx + o->query;
@@ -414,7 +484,7 @@ int ef_cmd_finetune(int argc, char **argv) {
         r.best_step = (long)json_num(st.extra, "best_step", 0);
         r.bad = (int)json_num(st.extra, "bad_evals", 0);
         r.elapsed_prev = json_num(st.extra, "elapsed_s", 0);
-        fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", start, r.best, r.best_step);
+        if (lead) fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", start, r.best, r.best_step);
     } else {
         ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k};
         if (nt_model_build(&r.m, o->base, o->read_in, r.n_feat, &def, k, o->batch, o->seed, &err) != EF_OK) {
@@ -439,17 +509,21 @@ int ef_cmd_finetune(int argc, char **argv) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
-    fprintf(stderr, "finetune: %s model, %d layers, d_model %d, d_max %d (%s read-in), %.2fM parameters; tasks %d+%d rows, "
+    if (lead) fprintf(stderr, "finetune: %s model, %d layers, d_model %d, d_max %d (%s read-in), %.2fM parameters; tasks %d+%d rows, "
             "batch %d, lr %g, threads %d\n", o->base ? o->base : "fresh", mc->n_layer, mc->d_model, mc->d_max,
             o->read_in == NT_READIN_WIDE ? "wide" : "subset", ef_model_num_params(r.m) / 1e6, o->ctx, o->query,
             o->batch, o->lr, ef_threads_get());
 
     char logpath[4200];
     snprintf(logpath, sizeof logpath, "%s.log.jsonl", o->out);
-    logf = fopen(o->log ? o->log : logpath, start > 0 ? "a" : "w");
-    if (!logf) {
+    if (lead) logf = fopen(o->log ? o->log : logpath, start > 0 ? "a" : "w");
+    if (lead && !logf) {
         err.code = EF_ERR_IO;
         snprintf(err.msg, sizeof err.msg, "cannot open the log %.900s", o->log ? o->log : logpath);
+        status = ef_cli_fail(&err, NULL);
+        goto done;
+    }
+    if (report_shards(&r, logf, &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
@@ -469,17 +543,21 @@ int ef_cmd_finetune(int argc, char **argv) {
     double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
     ef_adamw opt = {(float)o->lr, 0.9f, 0.95f, 1e-8f, (float)o->wd};
     ef_progress prog;
-    ef_progress_start(&prog, "finetune", (double)o->steps, "steps");
-    double ema = NAN, last_corr = NAN;
+    memset(&prog, 0, sizeof prog);
+    if (lead) ef_progress_start(&prog, "finetune", (double)o->steps, "steps");
+    double ema = NAN, last_corr = NAN, t_train = 0;   /* t_train: seconds in training steps */
     long step = start, last_eval = start;
     const char *why = "steps done";
     for (; step < o->steps; step++) {
+        /* rank 0 decides (signal, time budget) for every rank */
         double el = r.elapsed_prev + ef_time_now() - t0;
-        if (g_stop) { why = "interrupted"; break; }
-        if (el >= budget_s) { why = "time budget"; break; }
+        int stop = ef_dist_bcast_int(&g_dist, g_stop ? 1 : el >= budget_s ? 2 : 0);
+        if (stop == 1) { why = "interrupted"; g_stop = 1; break; }
+        if (stop == 2) { why = "time budget"; break; }
+        double ts = ef_time_now();
         for (int b = 0; b < o->batch; b++) {
             if (nt_sample_train_task(&r.tasks, r.q_eras, r.n_q, o->read_in, (int)D, o->ctx, o->query, r.embargo, o->window,
-                                     o->fdrop, o->seed, (uint64_t)step * B + (uint64_t)b, bx + (size_t)b * k * D,
+                                     o->fdrop, o->seed, ((uint64_t)step * (uint64_t)world + (uint64_t)g_dist.rank) * B + (uint64_t)b, bx + (size_t)b * k * D,
                                      by + (size_t)b * k, bm + (size_t)b * k * D, &bd[b], &err) != EF_OK) {
                 status = ef_cli_fail(&err, NULL);
                 goto done;
@@ -496,20 +574,46 @@ int ef_cmd_finetune(int argc, char **argv) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
+        if (world > 1) {
+            /* the average gradient of the global batch; the loss only for the log */
+            if (ef_dist_average(&g_dist, ef_model_grads(r.m), ef_model_num_params(r.m)) || ef_dist_sum(&g_dist, &loss, 1)) {
+                err.code = EF_ERR_IO;
+                snprintf(err.msg, sizeof err.msg, "MPI: gradient allreduce failed at step %ld", step + 1);
+                status = ef_cli_fail(&err, NULL);
+                goto done;
+            }
+            loss /= world;
+        }
         double gnorm = ef_model_clip_grad(r.m, 1.0);
         opt.lr = ef_lr_schedule((float)o->lr, step, o->warmup, o->steps, 0.1f);
         ef_model_adamw_step(r.m, &opt);
         ema_update(&r, step);
+        if (world > 1 && (step + 1) % 100 == 0) {
+            /* the ranks must hold the same parameters: a cheap checksum */
+            const float *p = ef_model_params(r.m);
+            double cs = 0;
+            for (size_t i = 0, n = ef_model_num_params(r.m); i < n; i++) cs += (double)p[i] * (double)((i % 7) + 1);
+            if (!ef_dist_same(&g_dist, cs)) {
+                err.code = EF_ERR_INVALID;
+                snprintf(err.msg, sizeof err.msg, "MPI: ranks hold different parameters at step %ld", step + 1);
+                status = ef_cli_fail(&err, NULL);
+                goto done;
+            }
+        }
         ema = isnan(ema) ? loss : 0.95 * ema + 0.05 * loss;
         char extra[160];
         snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", ema, last_corr, r.best);
-        ef_progress_update(&prog, (double)(step + 1), extra);
-        fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"elapsed_s\":%.3f}\n", step + 1, loss,
-                opt.lr, gnorm, r.elapsed_prev + ef_time_now() - t0);
+        if (lead) ef_progress_update(&prog, (double)(step + 1), extra);
+        t_train += ef_time_now() - ts;
+        /* training throughput over all ranks: (context + query) rows per second of training steps */
+        double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
+        if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,\"elapsed_s\":%.3f}\n",
+                          step + 1, loss, opt.lr, gnorm, rows_s, r.elapsed_prev + ef_time_now() - t0);
         if ((step + 1) % o->eval_every == 0 || step + 1 == o->steps) {
             double mean, sd;
+            int n_val;
             ema_swap(&r);   /* evaluate (and save as best) the averaged weights */
-            if (evaluate(&r, &mean, &sd, &err) != EF_OK) {
+            if (evaluate(&r, &mean, &sd, &n_val, &err) != EF_OK) {
                 status = ef_cli_fail(&err, NULL);
                 goto done;
             }
@@ -523,9 +627,9 @@ int ef_cmd_finetune(int argc, char **argv) {
             } else {
                 r.bad++;
             }
-            fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
-                    "\"train_loss_ema\":%.6g}\n", step + 1, mean, sd, sd > 0 ? mean / sd : NAN, r.best, ema);
-            fprintf(stderr, "%sstep %ld: validation CORR %.4f (std %.4f, sharpe %.2f)%s\n", prog.is_tty ? "\r\033[K" : "",
+            if (logf) fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
+                    "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step + 1, mean, sd, sd > 0 ? mean / sd : NAN, r.best, ema, n_val);
+            if (lead) fprintf(stderr, "%sstep %ld: validation CORR %.4f (std %.4f, sharpe %.2f)%s\n", prog.is_tty ? "\r\033[K" : "",
                     step + 1, mean, sd, sd > 0 ? mean / sd : NAN, improved ? "  best: saved" : "");
             double elapsed = r.elapsed_prev + ef_time_now() - t0;
             if (improved && save_best(&r, step + 1, &err) != EF_OK) {
@@ -543,18 +647,19 @@ int ef_cmd_finetune(int argc, char **argv) {
                 break;
             }
         }
-        fflush(logf);
+        if (logf) fflush(logf);
     }
-    ef_progress_finish(&prog, (double)step, NULL);
+    if (lead) ef_progress_finish(&prog, (double)step, NULL);
     if (last_eval < step || !isfinite(r.best)) {
         /* evaluate what the last steps did, so the best checkpoint reflects them */
         double mean, sd;
+        int n_val;
         ema_swap(&r);
-        if (evaluate(&r, &mean, &sd, &err) != EF_OK) {
+        if (evaluate(&r, &mean, &sd, &n_val, &err) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
-        fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"final\":true}\n", step, mean, sd);
+        if (logf) fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_eras\":%d,\"final\":true}\n", step, mean, sd, n_val);
         if (mean > r.best || !isfinite(r.best)) {
             r.best = mean;
             r.best_step = step;
@@ -569,12 +674,12 @@ int ef_cmd_finetune(int argc, char **argv) {
             goto done;
         }
     }
-    fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.best,
+    if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.best,
             r.best_step, o->out);
     char bbuf[32];
     if (isfinite(r.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r.best);
     else snprintf(bbuf, sizeof bbuf, "null");
-    printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
+    if (lead) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
            "\"elapsed_s\":%.1f}\n", step, why, r.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - t0);
     if (g_stop) status = EF_EXIT_RUNTIME;
 done:

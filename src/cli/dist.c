@@ -3,7 +3,9 @@
  * number of ranks is fixed, so runs are reproducible for the same rank count. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli/dist.h"
+#include "eraformer/base.h"
 #ifdef EF_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -73,6 +75,62 @@ int ef_dist_bcast_int(ef_dist *d, int v) {
     (void)d;
 #endif
     return v;
+}
+
+double ef_dist_bcast_double(ef_dist *d, double v) {
+#ifdef EF_HAVE_MPI
+    if (d->active && d->size > 1) MPI_Bcast(&v, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+#else
+    (void)d;
+#endif
+    return v;
+}
+
+int ef_dist_sum(ef_dist *d, double *v, int n) {
+#ifdef EF_HAVE_MPI
+    if (d->active && d->size > 1 && MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return 1;
+#else
+    (void)d;
+    (void)v;
+    (void)n;
+#endif
+    return 0;
+}
+
+int ef_dist_allgatherv(ef_dist *d, const void *mine, int n, size_t elem, void **all, int *n_all, int *counts) {
+    *all = NULL;
+    *n_all = 0;
+#ifdef EF_HAVE_MPI
+    if (d->active && d->size > 1) {
+        int P = d->size, bytes = (int)((size_t)n * elem), total = 0;
+        int *cnt = ef_malloc((size_t)P * sizeof(int)), *disp = ef_malloc((size_t)P * sizeof(int));
+        int ok = cnt && disp && MPI_Allgather(&bytes, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD) == MPI_SUCCESS;
+        for (int r = 0; ok && r < P; r++) {
+            disp[r] = total;
+            total += cnt[r];
+        }
+        char *buf = ok ? ef_malloc(total ? (size_t)total : 1) : NULL;
+        ok = buf && MPI_Allgatherv(mine, bytes, MPI_BYTE, buf, cnt, disp, MPI_BYTE, MPI_COMM_WORLD) == MPI_SUCCESS;
+        if (ok) {
+            *all = buf;
+            *n_all = (int)((size_t)total / elem);
+            for (int r = 0; counts && r < P; r++) counts[r] = (int)((size_t)cnt[r] / elem);
+        } else {
+            ef_free(buf);
+        }
+        ef_free(cnt);
+        ef_free(disp);
+        return !ok;
+    }
+#endif
+    (void)d;
+    *all = ef_malloc(n ? (size_t)n * elem : 1);
+    if (!*all) return 1;
+    if (n) memcpy(*all, mine, (size_t)n * elem);
+    *n_all = n;
+    if (counts) counts[0] = n;
+    return 0;
 }
 
 void ef_dist_barrier(ef_dist *d) {

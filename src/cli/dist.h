@@ -22,6 +22,14 @@ int ef_dist_average(ef_dist *d, float *buf, size_t n);
 int ef_dist_same(ef_dist *d, double v);
 /* Broadcast an int from rank 0 (e.g. a stop decision). */
 int ef_dist_bcast_int(ef_dist *d, int v);
+/* Broadcast a double from rank 0. */
+double ef_dist_bcast_double(ef_dist *d, double v);
+/* In place: v (n doubles) <- sum over ranks. */
+int ef_dist_sum(ef_dist *d, double *v, int n);
+/* Every rank contributes n elements of elem bytes; every rank receives the concatenation in
+ * rank order in *all (ef_malloc'd, caller ef_frees) with *n_all elements, and, if counts is not
+ * NULL, the per-rank element counts (size entries). Without MPI: a copy of its own. */
+int ef_dist_allgatherv(ef_dist *d, const void *mine, int n, size_t elem, void **all, int *n_all, int *counts);
 void ef_dist_barrier(ef_dist *d);
 /* On a runtime error in a multi-rank run: stop every rank (others would wait forever). */
 void ef_dist_abort(ef_dist *d, int code);

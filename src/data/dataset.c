@@ -89,6 +89,10 @@ int ef_data_era_kept(const ef_load_options *o, int num) {
         long k = (long)num - 1 - o->era_offset;
         if (k < 0 || k % o->era_every) return 0;
     }
+    if (o->era_shards > 1) {
+        int shard = live ? 0 : (int)(((long)num % o->era_shards + o->era_shards) % o->era_shards);
+        if (shard != o->era_shard) return 0;
+    }
     return 1;
 }
 

@@ -73,6 +73,30 @@ static void test_filters(const ef_dataset *full, const char *const *paths) {
     CHECK_OK(ef_dataset_load(&d, paths, 3, &o, &err));
     CHECK(!strcmp(d.eras[0].name, "0002") && !strcmp(d.eras[1].name, "0006"));
     ef_dataset_free(&d);
+    /* era shards (MPI ranks): 3 shards partition the rows, each shard holds whole eras with
+     * num % 3 == shard, live only in shard 0, and each is a subsequence of the full data */
+    {
+        int64_t rows = 0;
+        int eras = 0, ok = 1;
+        for (int sh = 0; sh < 3; sh++) {
+            o = (ef_load_options){0};
+            o.era_shards = 3;
+            o.era_shard = sh;
+            CHECK_OK(ef_dataset_load(&d, paths, 3, &o, &err));
+            rows += d.n_rows;
+            eras += d.n_eras;
+            for (int e = 0; e < d.n_eras; e++) {
+                int live = d.eras[e].num >= EF_ERA_LIVE_NUM;
+                ok &= live ? sh == 0 : d.eras[e].num % 3 == sh;
+                int fe = ef_dataset_find_era(full, d.eras[e].name);
+                ok &= fe >= 0 && full->eras[fe].count == d.eras[e].count;
+            }
+            CHECK(is_subsequence(&d, full));
+            ef_dataset_free(&d);
+        }
+        CHECK(ok);
+        CHECK(rows == full->n_rows && eras == full->n_eras);
+    }
     /* data_type + non-NaN target: Numerai's validation filter */
     o = (ef_load_options){0};
     o.data_types = 1u << EF_DT_VALIDATION;
