@@ -174,6 +174,19 @@ ef_status ef_prior_sample_batch(const ef_prior_config *cfg, uint64_t seed,
                                 uint64_t first_task_index, int B, int d, int k, float *x,
                                 float *y, uint8_t *mask, ef_task_info *infos, ef_error *err);
 
+/* Out of the mixture: a convex combination of classes a and b on the same inputs (icl-eval's
+ * --ood combo). x (and mask) are those of a task of class a alone (task task_index of seed;
+ * laplace/elasticnet use cfg's x sampler here, not the collinear one); f_b is drawn from its own
+ * stream. With u_c = f_c(x) / sqrt(S_c) each class's target at unit scale,
+ *     y = g (alpha u_a + (1 - alpha) u_b) / sqrt(alpha^2 + (1 - alpha)^2),
+ * g = sqrt(S_a) (GARG) or 1 (UNIT), so E[y^2] is about a's scale and info.err_scale is a's.
+ * cfg's class weights are ignored; its augmentations must be off (EF_ERR_INVALID otherwise).
+ * alpha in [0, 1]: 1 gives class a's task itself (at a's scale). */
+ef_status ef_prior_sample_combo(const ef_prior_config *cfg, ef_prior_class a, ef_prior_class b,
+                                double alpha, uint64_t seed, uint64_t task_index, int d, int k,
+                                float *x, float *y, uint8_t *mask, ef_task_info *info,
+                                ef_error *err);
+
 /* ---- curriculum (Garg et al. 2022, src/curriculum.py) ---------------------------------- *
  * d and k start at d_start/k_start and grow by d_inc/k_inc every every_steps steps, capped at
  * d_end/k_end: d(s) = min(d_end, d_start + d_inc * (s / every_steps)). Garg: linear d 5->20

@@ -31,7 +31,9 @@ static void usage(FILE *f) {
 "                      zero lstsq ridge lasso elasticnet knn averaging cart2 cart4 nn rls\n"
 "                      kalman xgboost\n"
 "  --ood SPEC          out-of-distribution variant: scale-x=S (homogeneous classes),\n"
-"                      scale-y=S, skewed (covariance eigenvalues ~ 1/i^2), noise=SIGMA\n"
+"                      scale-y=S, skewed (covariance eigenvalues ~ 1/i^2), noise=SIGMA,\n"
+"                      combo=A+B[:ALPHA] (y = ALPHA f_A + (1-ALPHA) f_B on the same x, each at\n"
+"                      unit scale, rescaled to A's; default ALPHA 0.5; --class may be omitted)\n"
 "  --prior-params SPEC prior settings key=value,... as in 'pretrain'\n"
 "  --bootstrap N       bootstrap resamples for the 90%% interval (default 1000)\n"
 "  --seed N            task stream (default 7; pretrain's own streams are different)\n"
@@ -102,10 +104,30 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         if (rc) return rc;
     }
     if (optind < argc) return ef_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    /* --ood combo=A+B[:ALPHA]: a convex combination of two classes on the same inputs */
+    int combo = ood && !strncmp(ood, "combo=", 6);
+    ef_prior_class cls, cls_b = EF_PRIOR_LINEAR;
+    double alpha = 0.5;
+    if (combo) {
+        char a[64] = "", b[64] = "";
+        const char *plus = strchr(ood + 6, '+'), *colon = strchr(ood + 6, ':');
+        if (!plus || (colon && colon < plus) || (size_t)(plus - (ood + 6)) >= sizeof a)
+            return ef_cli_usage(cmd, "--ood combo expects A+B or A+B:ALPHA (e.g. combo=linear+tree), got '%s'", ood);
+        memcpy(a, ood + 6, (size_t)(plus - (ood + 6)));
+        size_t nb_ = colon ? (size_t)(colon - plus - 1) : strlen(plus + 1);
+        if (nb_ >= sizeof b) return ef_cli_usage(cmd, "--ood combo: class name too long");
+        memcpy(b, plus + 1, nb_);
+        if (colon && (rc = ef_cli_parse_double(cmd, "--ood combo alpha", colon + 1, 0, 1, &alpha))) return rc;
+        if (ef_prior_class_from_name(a, &cls) != 0) return ef_cli_usage(cmd, "unknown class '%s' in --ood combo", a);
+        if (ef_prior_class_from_name(b, &cls_b) != 0) return ef_cli_usage(cmd, "unknown class '%s' in --ood combo", b);
+        ef_prior_class given;
+        if (cls_name && (ef_prior_class_from_name(cls_name, &given) != 0 || given != cls))
+            return ef_cli_usage(cmd, "--class %s differs from the first class of --ood %s", cls_name, ood);
+        cls_name = ef_prior_class_name(cls);
+    }
     if (!model_path || !cls_name) return ef_cli_usage(cmd, "--model and --class are required");
     if (threads) ef_threads_set((int)threads);
-    ef_prior_class cls;
-    if (ef_prior_class_from_name(cls_name, &cls) != 0) return ef_cli_usage(cmd, "unknown class '%s'", cls_name);
+    if (!combo && ef_prior_class_from_name(cls_name, &cls) != 0) return ef_cli_usage(cmd, "unknown class '%s'", cls_name);
 
     ef_error err = {0};
     ef_model *m;
@@ -134,7 +156,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         err.code = EF_ERR_INVALID;
         return ef_cli_fail(&err, NULL);
     }
-    if (ood) {
+    if (ood && !combo) {
         if (!strncmp(ood, "scale-x=", 8)) {
             rc = ef_cli_parse_double(cmd, "--ood scale-x", ood + 8, 1e-6, 1e6, &scale_x);
             if (!rc && !homogeneity(cls))
@@ -152,7 +174,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
             pc.noise_prob = 1;
             pc.noise_min = pc.noise_max = s;
         } else {
-            rc = ef_cli_usage(cmd, "unknown --ood '%s' (scale-x=S, scale-y=S, skewed, noise=SIGMA)", ood);
+            rc = ef_cli_usage(cmd, "unknown --ood '%s' (scale-x=S, scale-y=S, skewed, noise=SIGMA, combo=A+B[:ALPHA])", ood);
         }
         if (rc) {
             ef_model_destroy(m);
@@ -171,7 +193,25 @@ int ef_cmd_icl_eval(int argc, char **argv) {
     char namebuf[MAX_EST][32];
     int nb = 0;
     char list[512];
-    snprintf(list, sizeof list, "%s", bl_list ? bl_list : default_baselines(cls));
+    if (bl_list) {
+        snprintf(list, sizeof list, "%s", bl_list);
+    } else if (combo) {
+        /* the union of both classes' baselines, first appearance order */
+        snprintf(list, sizeof list, "%s", default_baselines(cls));
+        char more[256];
+        snprintf(more, sizeof more, "%s", default_baselines(cls_b));
+        for (char *tok = strtok(more, ","); tok; tok = strtok(NULL, ",")) {
+            char pat[40], hay[520];
+            snprintf(pat, sizeof pat, ",%s,", tok);
+            snprintf(hay, sizeof hay, ",%s,", list);
+            if (!strstr(hay, pat) && strlen(list) + strlen(tok) + 2 < sizeof list) {
+                strcat(list, ",");
+                strcat(list, tok);
+            }
+        }
+    } else {
+        snprintf(list, sizeof list, "%s", default_baselines(cls));
+    }
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         if (nb == MAX_EST - 1) break;
         if (ef_baseline_parse(&bls[nb], tok, &err) != EF_OK) {
@@ -211,7 +251,15 @@ int ef_cmd_icl_eval(int argc, char **argv) {
     ef_progress_start(&prog, "icl-eval", (double)ntasks, "tasks");
     for (size_t t0 = 0; t0 < NT; t0 += (size_t)MB) {
         int B = (int)(NT - t0 < (size_t)MB ? NT - t0 : (size_t)MB);
-        if (ef_prior_sample_batch(&pc, seed, t0, B, (int)d, (int)k, x, y, mask, info, &err) != EF_OK) {
+        ef_status sst = EF_OK;
+        if (combo) {
+            for (int b = 0; b < B && sst == EF_OK; b++)
+                sst = ef_prior_sample_combo(&pc, cls, cls_b, alpha, seed, t0 + (uint64_t)b, (int)d, (int)k, x + (size_t)b * K * D,
+                                            y + (size_t)b * K, mask + (size_t)b * K * D, info + b, &err);
+        } else {
+            sst = ef_prior_sample_batch(&pc, seed, t0, B, (int)d, (int)k, x, y, mask, info, &err);
+        }
+        if (sst != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }

@@ -35,11 +35,11 @@ static ef_status check_args(const ef_prior_config *cfg, int d, int k, const floa
 /* The work of ef_prior_sample_task once cfg and the arguments are known to be valid. */
 static ef_status sample_task(const ef_prior_config *cfg, uint64_t seed, uint64_t task_index,
                              int d, int k, float *x, float *y, uint8_t *mask,
-                             ef_task_info *info_out, ef_error *err) {
+                             ef_task_info *info_out, uint64_t f_tag, ef_error *err) {
     ef_rng rm, rx, rf, ra;
     stream(&rm, seed, task_index, TAG_META);
     stream(&rx, seed, task_index, TAG_X);
-    stream(&rf, seed, task_index, TAG_F);
+    stream(&rf, seed, task_index, f_tag);
     stream(&ra, seed, task_index, TAG_AUG);
     ef_task_info info;
     memset(&info, 0, sizeof info);
@@ -123,7 +123,52 @@ ef_status ef_prior_sample_task(const ef_prior_config *cfg, uint64_t seed, uint64
                                ef_task_info *info, ef_error *err) {
     EF_TRY(check_args(cfg, d, k, x, y, err));
     EF_TRY(ef_prior_config_validate(cfg, err));
-    return sample_task(cfg, seed, task_index, d, k, x, y, mask, info, err);
+    return sample_task(cfg, seed, task_index, d, k, x, y, mask, info, TAG_F, err);
+}
+
+// ---- convex combinations of two classes (out of the mixture) ----------------------------
+
+ef_status ef_prior_sample_combo(const ef_prior_config *cfg, ef_prior_class a, ef_prior_class b,
+                                double alpha, uint64_t seed, uint64_t task_index, int d, int k,
+                                float *x, float *y, uint8_t *mask, ef_task_info *info,
+                                ef_error *err) {
+    EF_TRY(check_args(cfg, d, k, x, y, err));
+    EF_TRY(ef_prior_config_validate(cfg, err));
+    EF_CHECK(a >= 0 && a < EF_PRIOR_CLASS_COUNT && b >= 0 && b < EF_PRIOR_CLASS_COUNT, err, EF_ERR_INVALID,
+             "prior: combo classes out of range");
+    EF_CHECK(alpha >= 0 && alpha <= 1, err, EF_ERR_INVALID, "prior: combo alpha = %g must be in [0, 1]", alpha);
+    EF_CHECK(cfg->noise_prob == 0 && cfg->quantize_prob == 0 && cfg->mask_prob == 0 && cfg->permute_prob == 0 &&
+                 cfg->random_d_prob == 0,
+             err, EF_ERR_INVALID, "prior: a combination of classes takes no augmentations (noise, quantize, mask, "
+             "permute, random d)");
+    ef_prior_config ca = *cfg, cb;
+    for (int c = 0; c < EF_PRIOR_CLASS_COUNT; c++) ca.class_weights[c] = 0;
+    ca.penalized_collinear = 0;   /* both parts on the same sampler */
+    ca.target_norm = EF_PRIOR_TARGET_UNIT;
+    cb = ca;
+    ca.class_weights[a] = 1;
+    cb.class_weights[b] = 1;
+    size_t xs = (size_t)k * cfg->d_max;
+    float *xb = ef_malloc(xs * sizeof(float)), *yb = ef_malloc((size_t)k * sizeof(float));
+    ef_task_info ia, ib;
+    ef_status st = xb && yb ? EF_OK : EF_ERR(err, EF_ERR_NOMEM, "prior: out of memory for a combo task");
+    if (!st) st = sample_task(&ca, seed, task_index, d, k, x, y, mask, &ia, TAG_F, err);
+    /* the same x and meta streams, the function of b from its own stream */
+    if (!st) st = sample_task(&cb, seed, task_index, d, k, xb, yb, NULL, &ib, TAG_F ^ 0x636f6d626fULL, err);
+    if (!st && memcmp(x, xb, xs * sizeof(float)))
+        st = EF_ERR(err, EF_ERR_INTERNAL, "prior: the two classes of a combo drew different inputs");
+    if (!st) {
+        double S = ef_prior_error_scale(a, ia.d, ia.s);
+        double g = cfg->target_norm == EF_PRIOR_TARGET_UNIT ? 1.0 : sqrt(S);
+        double norm = sqrt(alpha * alpha + (1 - alpha) * (1 - alpha));
+        for (int t = 0; t < k; t++) y[t] = (float)(g * (alpha * y[t] + (1 - alpha) * yb[t]) / norm);
+        ia.y_scale = g;
+        ia.err_scale = cfg->target_norm == EF_PRIOR_TARGET_UNIT ? 1.0 : S;
+        if (info) *info = ia;
+    }
+    ef_free(xb);
+    ef_free(yb);
+    return st;
 }
 
 ef_status ef_prior_sample_batch(const ef_prior_config *cfg, uint64_t seed,
@@ -145,7 +190,7 @@ ef_status ef_prior_sample_batch(const ef_prior_config *cfg, uint64_t seed,
         ef_error e;
         ef_status s = sample_task(cfg, seed, first_task_index + (uint64_t)b, d, k, x + (size_t)b * xs,
                                   y + (size_t)b * k, mask ? mask + (size_t)b * xs : NULL,
-                                  infos ? infos + b : NULL, &e);
+                                  infos ? infos + b : NULL, TAG_F, &e);
         if (s != EF_OK) {
 #ifdef _OPENMP
 #pragma omp critical(ef_prior_batch_err)

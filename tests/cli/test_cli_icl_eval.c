@@ -43,6 +43,25 @@ int main(void) {
     CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 16 --bootstrap 10 --baselines lstsq --ood skewed",
                   "icl2.csv", NULL) == 0);
     CHECK(cli_run("icl-eval --model icl_model.st --class tree --tasks 16 --ood scale-x=2", NULL, "icl.err") == 2);
+    /* convex combination of two classes: the baselines of both, least squares no longer exact
+     * (half of the variance is a tree), alpha = 1 is the linear task again */
+    CHECK(cli_run("icl-eval --model icl_model.st --tasks 32 --bootstrap 10 --ood combo=linear+tree", "icl3.csv", NULL) == 0);
+    char *c3 = cli_slurp("icl3.csv");
+    CHECK(c3 && strstr(c3, "\n8,lstsq,") && strstr(c3, "\n8,cart4,") && strstr(c3, "\n8,averaging,"));
+    const char *l8 = c3 ? strstr(c3, "\n8,lstsq,") : NULL;
+    double e8 = l8 ? strtod(l8 + 10, NULL) : 0;
+    CHECKF(e8 > 0.05, "lstsq on linear+tree at 8 examples: %.3g", e8);
+    free(c3);
+    CHECK(cli_run("icl-eval --model icl_model.st --tasks 16 --bootstrap 10 --baselines lstsq --ood combo=linear+tree:1",
+                  "icl3.csv", NULL) == 0);
+    c3 = cli_slurp("icl3.csv");
+    l8 = c3 ? strstr(c3, "\n8,lstsq,") : NULL;
+    CHECK(l8 && strtod(l8 + 10, NULL) < 1e-6);
+    free(c3);
+    CHECK(cli_run("icl-eval --model icl_model.st --ood combo=linear", NULL, "icl.err") == 2);
+    CHECK(cli_run("icl-eval --model icl_model.st --ood combo=linear+nosuch", NULL, "icl.err") == 2);
+    CHECK(cli_run("icl-eval --model icl_model.st --class tree --ood combo=linear+tree", NULL, "icl.err") == 2);
+    CHECK(cli_run("icl-eval --model icl_model.st --ood combo=linear+tree:2", NULL, "icl.err") == 2);
     CHECK(cli_run("icl-eval --model icl_model.st --class nosuch", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --model icl_model.st --class linear --points 99", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --class linear", NULL, NULL) == 2);

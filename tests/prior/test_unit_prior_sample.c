@@ -1,6 +1,7 @@
 /* prior: task sampling end to end: augmentations (label noise, 5-bin label quantisation,
  * masking, permutation, random d, unit target scale), argument errors, and determinism
  * (same (seed, index) -> same task; batch == single tasks; 1 vs 2 OpenMP threads bitwise). */
+#include <math.h>
 #include <string.h>
 #include "prior/prior_internal.h"
 #include "test.h"
@@ -269,7 +270,77 @@ static void test_alloc_failures(void) {
     CHECK(classes_ok != 0);
 }
 
+/* Convex combinations of two classes on the same inputs (icl-eval --ood combo). */
+static void test_combo(void) {
+    ef_prior_config c;
+    ef_prior_config_default(&c);
+    c.d_max = DM;
+    enum { K = 40, D = 6, T = 400 };
+    static float x[K * DM], y[K], x1[K * DM], y1[K];
+    ef_error err;
+    ef_task_info info;
+    /* alpha = 1 is class a's own task */
+    CHECK(ef_prior_config_parse_mixture(&c, "linear=1", &err) == EF_OK);
+    CHECK(ef_prior_sample_combo(&c, EF_PRIOR_LINEAR, EF_PRIOR_TREE, 1.0, 5, 3, D, K, x, y, NULL, &info, &err) == EF_OK);
+    CHECK(ef_prior_sample_task(&c, 5, 3, D, K, x1, y1, NULL, NULL, &err) == EF_OK);
+    int same = !memcmp(x, x1, sizeof x);
+    double maxd = 0;
+    for (int t = 0; t < K; t++) maxd = fmax(maxd, fabs(y[t] - y1[t]));
+    CHECK(same && maxd < 1e-5);
+    CHECK(info.err_scale == D);
+    /* linear + linear is linear (least squares fits it exactly); linear + tree is not, and
+     * E[y^2] stays at the first class's scale d */
+    double ss = 0, resid_ll = 0, resid_lt = 0;
+    for (int task = 0; task < T; task++) {
+        for (int pass = 0; pass < 2; pass++) {
+            ef_prior_class b = pass ? EF_PRIOR_TREE : EF_PRIOR_LINEAR;
+            CHECK(ef_prior_sample_combo(&c, EF_PRIOR_LINEAR, b, 0.5, 9, (uint64_t)task, D, K, x, y, NULL, &info, &err) == EF_OK);
+            /* normal equations of y ~ x (D x D) by Gaussian elimination */
+            double A[D][D + 1];
+            memset(A, 0, sizeof A);
+            for (int t = 0; t < K; t++)
+                for (int i = 0; i < D; i++) {
+                    for (int j = 0; j < D; j++) A[i][j] += (double)x[t * DM + i] * x[t * DM + j];
+                    A[i][D] += (double)x[t * DM + i] * y[t];
+                }
+            for (int i = 0; i < D; i++)
+                for (int r = i + 1; r < D; r++) {
+                    double f = A[r][i] / A[i][i];
+                    for (int j = i; j <= D; j++) A[r][j] -= f * A[i][j];
+                }
+            double w[D];
+            for (int i = D - 1; i >= 0; i--) {
+                double v = A[i][D];
+                for (int j = i + 1; j < D; j++) v -= A[i][j] * w[j];
+                w[i] = v / A[i][i];
+            }
+            double r2 = 0, y2 = 0;
+            for (int t = 0; t < K; t++) {
+                double p = 0;
+                for (int j = 0; j < D; j++) p += w[j] * x[t * DM + j];
+                r2 += (p - y[t]) * (p - y[t]);
+                y2 += (double)y[t] * y[t];
+            }
+            if (pass) {
+                resid_lt += r2 / y2;
+                ss += y2 / K;
+            } else {
+                resid_ll += r2 / y2;
+            }
+        }
+    }
+    CHECKF(resid_ll / T < 1e-8, "linear+linear residual share %.3g", resid_ll / T);
+    CHECKF(resid_lt / T > 0.1, "linear+tree residual share %.3g", resid_lt / T);
+    CHECKF(fabs(ss / T / D - 1) < 0.15, "linear+tree E[y^2]/d = %.3f", ss / T / D);
+    /* augmentations are refused; alpha out of range is refused */
+    c.noise_prob = 0.5;
+    CHECK(ef_prior_sample_combo(&c, EF_PRIOR_LINEAR, EF_PRIOR_TREE, 0.5, 9, 0, D, K, x, y, NULL, NULL, &err) == EF_ERR_INVALID);
+    c.noise_prob = 0;
+    CHECK(ef_prior_sample_combo(&c, EF_PRIOR_LINEAR, EF_PRIOR_TREE, 1.5, 9, 0, D, K, x, y, NULL, NULL, &err) == EF_ERR_INVALID);
+}
+
 int main(void) {
+    test_combo();
     test_alloc_failures();
     test_quantize();
     test_noise_mask_permute();
