@@ -129,6 +129,13 @@ ef_status ef_rows_cache_set_context(ef_rows_cache *c, const float *x, const floa
 /* xq (n_q, d_max), mask or NULL -> pred (n_q). Any n_q (processed in chunks). */
 ef_status ef_rows_cache_predict(ef_rows_cache *c, const float *xq, const uint8_t *mask, int d, int n_q,
                                 float *pred, ef_error *err);
+/* The same in two halves, for query rows that several contexts share (ensemble members that
+ * differ only in their context sample): emb (n_q, d_model) <- the queries' input embeddings
+ * (read-in, bias, query embedding; independent of the context), then any number of
+ * predictions from them. Together they give exactly ef_rows_cache_predict's values. */
+ef_status ef_rows_cache_embed_queries(ef_rows_cache *c, const float *xq, const uint8_t *mask, int d, int n_q,
+                                      float *emb, ef_error *err);
+ef_status ef_rows_cache_predict_embedded(ef_rows_cache *c, const float *emb, int n_q, float *pred, ef_error *err);
 
 // ---- checkpoints (safetensors) --------------------------------------------------------
 /* Training state saved with the weights so that training resumes exactly. */

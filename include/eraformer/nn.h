@@ -54,6 +54,16 @@ void ef_residual_forward(float *out, const float *a, const float *b, size_t n);
 /* da += dout, db += dout */
 void ef_residual_backward(float *da, float *db, const float *dout, size_t n);
 
+// ---- softmax rows ------------------------------------------------------------------------
+/* One softmax row, unnormalised, with an optional extra logit (a query's score with itself
+ * in the context cache; -INFINITY for none): m = max(s[0..n), extra), s[i] <- exp(s[i] - m),
+ * *e_extra <- exp(extra - m) (may be NULL); returns the sum of all of them. A vectorised
+ * exp (relative error < 1e-6) and a fixed summation order: results do not depend on
+ * threads. n >= 0; if n == 0 and extra == -INFINITY the sum is 0. */
+float ef_softmax_exp_row(float *s, long n, float extra, float *e_extra);
+/* The same with expf and a sequential sum (the reference). */
+float ef_softmax_exp_row_ref(float *s, long n, float extra, float *e_extra);
+
 // ---- attention ------------------------------------------------------------------------
 typedef enum ef_mask_kind {
     EF_MASK_CAUSAL = 0,    /* token t attends 0..t */

@@ -302,8 +302,11 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
     double *preds = ef_malloc((size_t)K * (nq > 0 ? nq : 1) * sizeof(double));
     const double **cols = ef_malloc((size_t)K * sizeof(double *));
     uint8_t *drop = ef_malloc((size_t)nf);
+    /* members that differ only in their context share the queries' encoding and embeddings */
+    int shared_q = !(o->read_in == NT_READIN_SUBSET && nf > D) && !(o->read_in == NT_READIN_WIDE && o->feature_dropout > 0);
+    float *emb = shared_q ? ef_malloc((size_t)(nq > 0 ? nq : 1) * mc->d_model * sizeof(float)) : NULL;
     ef_status s = EF_OK;
-    if (!eras || !sub || !rows || !xc || !yc || !mcx || !xq || !pq || !mq || !preds || !cols || !drop) {
+    if (!eras || !sub || !rows || !xc || !yc || !mcx || !xq || !pq || !mq || !preds || !cols || !drop || (shared_q && !emb)) {
         s = EF_ERR(err, EF_ERR_NOMEM, "out of memory predicting era %s", qera->name);
         goto done;
     }
@@ -312,6 +315,11 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
         s = EF_ERR(err, EF_ERR_INVALID, "era %s has no resolved context era at least %d eras before it",
                    qera->name, o->embargo);
         goto done;
+    }
+    if (shared_q) {
+        for (int i = 0; i < nq; i++)
+            ef_tasks_encode_row(qt, qera->start + i, NULL, d, D, xq + (size_t)i * D, mq + (size_t)i * D);
+        if ((s = ef_rows_cache_embed_queries(cache, xq, mq, d, nq, emb, err)) != EF_OK) goto done;
     }
     for (int k = 0; k < K; k++) {
         ef_rng rs, rc;
@@ -328,7 +336,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
             ef_tasks_encode_row(ct, rows[i], sp, d, D, xc + (size_t)i * D, mcx + (size_t)i * D);
             yc[i] = ct->y[rows[i]];
         }
-        for (int i = 0; i < nq; i++)
+        for (int i = 0; i < nq && !shared_q; i++)
             ef_tasks_encode_row(qt, qera->start + i, sp, d, D, xq + (size_t)i * D, mq + (size_t)i * D);
         if (o->read_in == NT_READIN_WIDE && o->feature_dropout > 0) {
             /* the member's own feature mask, the same for context and queries */
@@ -338,7 +346,9 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
             drop_features(&rd, o->feature_dropout, d, D, nq, xq, mq, drop);
         }
         if ((s = ef_rows_cache_set_context(cache, xc, yc, mcx, d, got, err)) != EF_OK) goto done;
-        if ((s = ef_rows_cache_predict(cache, xq, mq, d, nq, pq, err)) != EF_OK) goto done;
+        if (shared_q) s = ef_rows_cache_predict_embedded(cache, emb, nq, pq, err);
+        else s = ef_rows_cache_predict(cache, xq, mq, d, nq, pq, err);
+        if (s != EF_OK) goto done;
         for (int i = 0; i < nq; i++) preds[(size_t)k * nq + i] = pq[i];
         cols[k] = preds + (size_t)k * nq;
     }
@@ -346,7 +356,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
     s = ef_predictions_ensemble(out, cols, NULL, (size_t)K, off, 1, err);
 done:
     ef_free(eras); ef_free(sub); ef_free(rows); ef_free(xc); ef_free(yc); ef_free(mcx);
-    ef_free(xq); ef_free(pq); ef_free(mq); ef_free(preds); ef_free((void *)cols); ef_free(drop);
+    ef_free(xq); ef_free(pq); ef_free(mq); ef_free(preds); ef_free((void *)cols); ef_free(drop); ef_free(emb);
     return s;
 }
 

@@ -14,14 +14,16 @@
 #endif
 
 #define QCHUNK 512   /* query rows per pass through the network */
-#define ACHUNK 32    /* query rows per attention work item */
+#ifndef ACHUNK
+#define ACHUNK 128   /* query rows per attention work item (amortises BLAS's packing of K, V) */
+#endif
 
 struct ef_rows_cache {
     const ef_model *m;
     int max_ctx, rows_cap, n_ctx, nth, C, L, NH, hs, D, F;
     float *Kc, *Vc;          /* (L, NH, max_ctx, hs) */
     float *u, *res, *ln, *qkv, *atty, *proj, *fch, *mean, *rstd, *out;
-    float *scratch;          /* per thread: ACHUNK·(max_ctx+1) + 2·ACHUNK·hs */
+    float *scratch;          /* per thread: ACHUNK·(max_ctx+1) + 2·ACHUNK·hs + ACHUNK */
     size_t per_thread;
 };
 
@@ -56,7 +58,7 @@ ef_status ef_rows_cache_create(ef_rows_cache **out, const ef_model *m, int max_c
 #endif
     c->nth = nth;
     size_t R = (size_t)c->rows_cap, C = (size_t)c->C, kv = (size_t)c->L * max_ctx * C;
-    c->per_thread = (size_t)ACHUNK * (max_ctx + 1) + 2 * (size_t)ACHUNK * c->hs + 16;
+    c->per_thread = (size_t)ACHUNK * (max_ctx + 1) + 2 * (size_t)ACHUNK * c->hs + ACHUNK + 16;
     c->Kc = ef_malloc_aligned((kv ? kv : 1) * 4);
     c->Vc = ef_malloc_aligned((kv ? kv : 1) * 4);
     c->u = ef_malloc_aligned(R * c->F * 4);
@@ -95,35 +97,32 @@ static void attend(ef_rows_cache *c, int l, float *out, const float *qkv, int n,
         const float *Kh = Kl + (size_t)h * c->max_ctx * hs, *Vh = Vl + (size_t)h * c->max_ctx * hs;
         int ld = nc + 1;
         if (nc > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rn, nc, hs, scale, Q, hs, Kh, hs, 0.0f, S, ld);
+        /* unnormalised softmax rows; the 1/sum is applied to the rows of O */
+        float *inv = O + (size_t)ACHUNK * hs;
         for (int r = 0; r < rn; r++) {
             float *srow = S + (size_t)r * ld;
             const float *q = Q + (size_t)r * hs, *kself = qkv + (size_t)(r0 + r) * 3 * C + C + (size_t)h * hs;
-            float self = 0.0f;
+            float self = -INFINITY;
             if (self_extra) {
+                self = 0.0f;
                 for (int i = 0; i < hs; i++) self += q[i] * kself[i];
                 self *= scale;
             }
-            float mx = self_extra ? self : -INFINITY;
-            for (int s = 0; s < nc; s++) mx = srow[s] > mx ? srow[s] : mx;
-            float sum = 0.0f;
-            for (int s = 0; s < nc; s++) {
-                srow[s] = expf(srow[s] - mx);
-                sum += srow[s];
-            }
-            float pself = self_extra ? expf(self - mx) : 0.0f;
-            sum += pself;
-            float inv = 1.0f / sum;
-            for (int s = 0; s < nc; s++) srow[s] *= inv;
-            srow[nc] = pself * inv;
+            float pself;
+            float sum = ef_softmax_exp_row(srow, nc, self, &pself);
+            srow[nc] = pself;
+            inv[r] = sum > 0.0f ? 1.0f / sum : 0.0f;
         }
         if (nc > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rn, hs, nc, 1.0f, S, ld, Vh, hs, 0.0f, O, hs);
         else memset(O, 0, (size_t)rn * hs * 4);
         for (int r = 0; r < rn; r++) {
             float *o = O + (size_t)r * hs, p = S[(size_t)r * ld + nc];
             const float *vself = qkv + (size_t)(r0 + r) * 3 * C + 2 * C + (size_t)h * hs;
+            float *dst = out + (size_t)(r0 + r) * C + (size_t)h * hs;
             if (self_extra)
-                for (int i = 0; i < hs; i++) o[i] += p * vself[i];
-            memcpy(out + (size_t)(r0 + r) * C + (size_t)h * hs, o, (size_t)hs * 4);
+                for (int i = 0; i < hs; i++) dst[i] = (o[i] + p * vself[i]) * inv[r];
+            else
+                for (int i = 0; i < hs; i++) dst[i] = o[i] * inv[r];
         }
     }
 }
@@ -189,6 +188,29 @@ ef_status ef_rows_cache_set_context(ef_rows_cache *c, const float *x, const floa
         embed(c, x, y, mask, d, n_ctx);
         c->n_ctx = n_ctx;  /* the context attends itself: n_ctx keys while it is processed */
         run_rows(c, n_ctx, 1);
+    }
+    return EF_OK;
+}
+
+ef_status ef_rows_cache_embed_queries(ef_rows_cache *c, const float *xq, const uint8_t *mask, int d, int n_q,
+                                      float *emb, ef_error *err) {
+    EF_CHECK(d >= 1 && d <= c->D, err, EF_ERR_INVALID, "width d = %d outside [1, %d]", d, c->D);
+    EF_CHECK(n_q >= 0 && (n_q == 0 || (xq && emb)), err, EF_ERR_INVALID, "bad query arguments");
+    for (int q0 = 0; q0 < n_q; q0 += QCHUNK) {
+        int n = EF_MIN(QCHUNK, n_q - q0);
+        embed(c, xq + (size_t)q0 * c->D, NULL, mask ? mask + (size_t)q0 * c->D : NULL, d, n);
+        memcpy(emb + (size_t)q0 * c->C, c->res, (size_t)n * c->C * 4);
+    }
+    return EF_OK;
+}
+
+ef_status ef_rows_cache_predict_embedded(ef_rows_cache *c, const float *emb, int n_q, float *pred, ef_error *err) {
+    EF_CHECK(n_q >= 0 && (n_q == 0 || (emb && pred)), err, EF_ERR_INVALID, "bad query arguments");
+    for (int q0 = 0; q0 < n_q; q0 += QCHUNK) {
+        int n = EF_MIN(QCHUNK, n_q - q0);
+        memcpy(c->res, emb + (size_t)q0 * c->C, (size_t)n * c->C * 4);
+        run_rows(c, n, 0);
+        memcpy(pred + q0, c->out, (size_t)n * 4);
     }
     return EF_OK;
 }

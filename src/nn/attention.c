@@ -37,19 +37,8 @@ static void scatter_add(float *dst, const float *src, int T, int stride, int hs)
 static void masked_softmax_row(float *row, int t, int T, ef_mask m) {
     int hi = m.kind == EF_MASK_CAUSAL ? t + 1 : EF_MIN(m.n_ctx, T); /* contiguous allowed prefix */
     int self_extra = m.kind == EF_MASK_CTX_QUERY && t >= m.n_ctx;
-    float mx = -INFINITY;
-    for (int s = 0; s < hi; s++) mx = row[s] > mx ? row[s] : mx;
-    if (self_extra) mx = row[t] > mx ? row[t] : mx;
-    float sum = 0.0f;
-    for (int s = 0; s < hi; s++) {
-        row[s] = expf(row[s] - mx);
-        sum += row[s];
-    }
-    float self = 0.0f;
-    if (self_extra) {
-        self = expf(row[t] - mx);
-        sum += self;
-    }
+    float self;
+    float sum = ef_softmax_exp_row(row, hi, self_extra ? row[t] : -INFINITY, &self);
     float inv = 1.0f / sum;
     for (int s = 0; s < hi; s++) row[s] *= inv;
     for (int s = hi; s < T; s++) row[s] = 0.0f;

@@ -12,38 +12,6 @@
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-/* 2^-n and the polynomial p ~ e^r such that e^-y = 2^-n / p, for 0 <= y (clamped to 80:
- * e^-80 ~ 1.8e-35 is still a normal float). y = n·ln2 + r, |r| <= ln2/2, e^r by its
- * degree-7 Taylor polynomial (< 1e-8 relative). Returning the pair lets the callers fold
- * the division into the one they need anyway. */
-/* A macro, not a function: an inline function compiled for the baseline target cannot be
- * inlined into the AVX2 clones below, and a call per element defeats vectorisation. */
-#define EXP_NEG_PARTS(y_in, t_out, p_out)                                                        \
-    do {                                                                                         \
-        /* min(y, 80) on the bit pattern (monotonic for y >= 0; NaN -> 80): an integer select  \
-         * vectorises where gcc keeps a float compare as a branch */                           \
-        union { float f; int32_t i; } c_;                                                        \
-        c_.f = (y_in);                                                                           \
-        c_.i = c_.i < 0x42a00000 ? c_.i : 0x42a00000;                                            \
-        float y_ = c_.f;                                                                         \
-        int n_ = (int)(y_ * 1.44269504088896341f + 0.5f);                                        \
-        float r_ = y_ - (float)n_ * 0.693145751953125f - (float)n_ * 1.428606765330187045e-06f;  \
-        (p_out) = 1.0f + r_ * (1.0f + r_ * (0.5f + r_ * (1.0f / 6 + r_ * (1.0f / 24 +           \
-                  r_ * (1.0f / 120 + r_ * (1.0f / 720 + r_ * (1.0f / 5040)))))));               \
-        union { int32_t i; float f; } s_;                                                        \
-        s_.i = (127 - n_) << 23;                                                                 \
-        (t_out) = s_.f;                                                                          \
-    } while (0)
-
-/* The chunk kernels are compiled twice (AVX2 and baseline x86-64) and picked at load time.
- * Both evaluate the same IEEE operations in the same order (no FMA contraction in ISO C
- * mode), so they give identical results. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define EF_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define EF_CLONES
-#endif
-
 /* σ(z) = 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0, with e = e^-|z| = t/p:
  *   σ = (z >= 0 ? p : t) / (p + t),  σ(1−σ) = t·p / (p + t)²   (one division) */
 EF_CLONES static void gelu_fwd_chunk(float *restrict out, const float *restrict inp, long n) {

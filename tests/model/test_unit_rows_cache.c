@@ -47,6 +47,12 @@ static void check(int n_ctx, int n_q, int d) {
     omp_set_num_threads(2);
 #endif
     CHECK(memcmp(cached, cached1, (size_t)n_q * 4) == 0);
+    /* embeddings once, predictions from them: exactly the one-call values */
+    float *emb = ef_malloc((size_t)(n_q + 1) * ef_model_cfg(m)->d_model * 4);
+    CHECK(ef_rows_cache_embed_queries(c, x + (size_t)n_ctx * D, mask + (size_t)n_ctx * D, d, n_q, emb, &err) == EF_OK);
+    CHECK(ef_rows_cache_predict_embedded(c, emb, n_q, cached1, &err) == EF_OK);
+    CHECK(memcmp(cached, cached1, (size_t)n_q * 4) == 0);
+    ef_free(emb);
     CHECK(ef_rows_cache_set_context(c, x, y, NULL, d, n_ctx + 1, &err) == EF_ERR_INVALID);
     ef_rows_cache_destroy(c);
     ef_free(x); ef_free(y); ef_free(full); ef_free(cached); ef_free(cached1); ef_free(mask);
