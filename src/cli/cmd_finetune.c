@@ -5,6 +5,7 @@
  * resumable OUT.last.st, a progress line and a JSONL log. Design: docs/finetune.md. */
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,94 @@ static void ema_update(ft_run *r, long step) {
     for (size_t i = 0; i < n; i++) r->ema[i] = a * r->ema[i] + b * p[i];
 }
 
+// ---- the era loader: a thread samples the next step's tasks while this step trains ----------
+
+typedef struct ft_batch {
+    float *x, *y;
+    uint8_t *m;
+    int *d;
+} ft_batch;
+
+typedef struct ft_loader {
+    const ft_run *r;
+    int k, D, world, rank;
+    ft_batch buf[2];
+    long step;           /* the step whose batch the thread is sampling */
+    int cur, running;
+    pthread_t th;
+    ef_status st;
+    ef_error err;
+    double busy_s;       /* seconds the trainer waited for a batch */
+} ft_loader;
+
+/* Tasks of step `step` (this rank's share) into bt. */
+static ef_status sample_batch(const ft_run *r, int k, int D, int world, int rank, long step, ft_batch *bt, ef_error *err) {
+    const ft_opts *o = &r->o;
+    size_t B = (size_t)o->batch;
+    for (int b = 0; b < o->batch; b++)
+        EF_TRY(nt_sample_train_task(&r->tasks, r->q_eras, r->n_q, o->read_in, D, o->ctx, o->query, r->embargo, o->window,
+                                    o->fdrop, o->seed, ((uint64_t)step * (uint64_t)world + (uint64_t)rank) * B + (uint64_t)b,
+                                    bt->x + (size_t)b * k * D, bt->y + (size_t)b * k, bt->m + (size_t)b * k * D, &bt->d[b],
+                                    err));
+    return EF_OK;
+}
+
+static void *loader_main(void *arg) {
+    ft_loader *L = arg;
+    L->st = sample_batch(L->r, L->k, L->D, L->world, L->rank, L->step, &L->buf[1 - L->cur], &L->err);
+    return NULL;
+}
+
+static ef_status loader_init(ft_loader *L, const ft_run *r, int k, int D, ef_error *err) {
+    memset(L, 0, sizeof *L);
+    L->r = r;
+    L->k = k;
+    L->D = D;
+    L->world = g_dist.size;
+    L->rank = g_dist.rank;
+    size_t B = (size_t)r->o.batch;
+    for (int i = 0; i < 2; i++) {
+        L->buf[i].x = ef_malloc(B * k * D * sizeof(float));
+        L->buf[i].y = ef_malloc(B * k * sizeof(float));
+        L->buf[i].m = ef_malloc(B * k * D);
+        L->buf[i].d = ef_malloc(B * sizeof(int));
+        EF_CHECK(L->buf[i].x && L->buf[i].y && L->buf[i].m && L->buf[i].d, err, EF_ERR_NOMEM,
+                 "out of memory for the batches (2 x %zu x %d x %d)", B, k, D);
+    }
+    return EF_OK;
+}
+
+/* Starts sampling step's batch into the other buffer (in a thread). */
+static void loader_start(ft_loader *L, long step) {
+    L->step = step;
+    L->st = EF_OK;
+    if (pthread_create(&L->th, NULL, loader_main, L) == 0) L->running = 1;
+    else loader_main(L);   /* no thread: sample here */
+}
+
+/* Waits for the batch being sampled and makes it the current one. */
+static ef_status loader_take(ft_loader *L, ft_batch **bt, ef_error *err) {
+    double t = ef_time_now();
+    if (L->running) pthread_join(L->th, NULL);
+    L->running = 0;
+    L->busy_s += ef_time_now() - t;
+    if (L->st != EF_OK) {
+        if (err) *err = L->err;
+        return L->st;
+    }
+    L->cur = 1 - L->cur;
+    *bt = &L->buf[L->cur];
+    return EF_OK;
+}
+
+static void loader_free(ft_loader *L) {
+    if (L->running) pthread_join(L->th, NULL);
+    L->running = 0;
+    for (int i = 0; i < 2; i++) {
+        ef_free(L->buf[i].x); ef_free(L->buf[i].y); ef_free(L->buf[i].m); ef_free(L->buf[i].d);
+    }
+}
+
 static double json_num(const char *json, const char *key, double def) {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -442,9 +531,8 @@ static int finetune_main(int argc, char **argv) {
     ef_error err = {0};
     int status = EF_EXIT_OK;
     FILE *logf = NULL;
-    float *bx = NULL, *by = NULL;
-    uint8_t *bm = NULL;
-    int *bd = NULL;
+    ft_loader ld;
+    memset(&ld, 0, sizeof ld);
     double t0 = ef_time_now();
     int lead = g_dist.rank == 0, world = g_dist.size;
     r.best = -INFINITY;
@@ -528,16 +616,11 @@ static int finetune_main(int argc, char **argv) {
         goto done;
     }
     size_t D = (size_t)mc->d_max, B = (size_t)o->batch;
-    bx = ef_malloc(B * k * D * sizeof(float));
-    by = ef_malloc(B * k * sizeof(float));
-    bm = ef_malloc(B * k * D);
-    bd = ef_malloc(B * sizeof(int));
-    if (!bx || !by || !bm || !bd) {
-        err.code = EF_ERR_NOMEM;
-        snprintf(err.msg, sizeof err.msg, "out of memory for the batch (%zu x %d x %zu)", B, k, D);
+    if (loader_init(&ld, &r, k, (int)D, &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
+    if (start < o->steps) loader_start(&ld, start);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
@@ -555,15 +638,13 @@ static int finetune_main(int argc, char **argv) {
         if (stop == 1) { why = "interrupted"; g_stop = 1; break; }
         if (stop == 2) { why = "time budget"; break; }
         double ts = ef_time_now();
-        for (int b = 0; b < o->batch; b++) {
-            if (nt_sample_train_task(&r.tasks, r.q_eras, r.n_q, o->read_in, (int)D, o->ctx, o->query, r.embargo, o->window,
-                                     o->fdrop, o->seed, ((uint64_t)step * (uint64_t)world + (uint64_t)g_dist.rank) * B + (uint64_t)b, bx + (size_t)b * k * D,
-                                     by + (size_t)b * k, bm + (size_t)b * k * D, &bd[b], &err) != EF_OK) {
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
+        ft_batch *cb;
+        if (loader_take(&ld, &cb, &err) != EF_OK) {
+            status = ef_cli_fail(&err, NULL);
+            goto done;
         }
-        ef_batch bt = {o->batch, k, o->ctx, bx, by, bm, bd};
+        if (step + 1 < o->steps) loader_start(&ld, step + 1);   /* the next batch, while this one trains */
+        ef_batch bt = {o->batch, k, o->ctx, cb->x, cb->y, cb->m, cb->d};
         double loss;
         if (ef_model_forward(r.m, &bt, NULL, &loss, &err) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
@@ -607,8 +688,9 @@ static int finetune_main(int argc, char **argv) {
         t_train += ef_time_now() - ts;
         /* training throughput over all ranks: (context + query) rows per second of training steps */
         double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
-        if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,\"elapsed_s\":%.3f}\n",
-                          step + 1, loss, opt.lr, gnorm, rows_s, r.elapsed_prev + ef_time_now() - t0);
+        if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,"
+                          "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, opt.lr, gnorm, rows_s,
+                          t_train > 0 ? ld.busy_s / t_train : 0.0, r.elapsed_prev + ef_time_now() - t0);
         if ((step + 1) % o->eval_every == 0 || step + 1 == o->steps) {
             double mean, sd;
             int n_val;
@@ -684,7 +766,7 @@ static int finetune_main(int argc, char **argv) {
     if (g_stop) status = EF_EXIT_RUNTIME;
 done:
     if (logf) fclose(logf);
-    ef_free(bx); ef_free(by); ef_free(bm); ef_free(bd);
+    loader_free(&ld);
     run_free(&r);
     return status;
 }
