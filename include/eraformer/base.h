@@ -85,6 +85,10 @@ void ef_rng_init(ef_rng *r, uint64_t seed, uint64_t stream);
 uint64_t ef_rng_u64(ef_rng *r);
 double ef_rng_uniform(ef_rng *r);            /* [0, 1) with 53 random bits */
 double ef_rng_normal(ef_rng *r);             /* N(0, 1) */
+
+/* Inverse standard normal CDF (scipy.stats.norm.ppf): AS241 + one Newton step, relative
+ * error ~1e-15. ppf(0) = -inf, ppf(1) = +inf, NaN outside [0, 1]. */
+double ef_norm_ppf(double p);
 uint64_t ef_rng_below(ef_rng *r, uint64_t n);  /* uniform in [0, n), unbiased; n > 0 */
 /* Fisher-Yates shuffle of an int array. */
 void ef_rng_shuffle_int(ef_rng *r, int *a, size_t n);

@@ -97,6 +97,10 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *batch, float *pred, doub
 void ef_model_zero_grad(ef_model *m);
 /* Backward of the last forward's loss; accumulates into the gradient block. */
 ef_status ef_model_backward(ef_model *m, ef_error *err);
+/* Backward of any loss of the last forward's predictions: dpred (B,k) = dLoss/dpred in the
+ * layout of ef_model_forward's pred (e.g. a per-era correlation loss); accumulates into the
+ * gradient block. With dpred the gradient of the MSE it equals ef_model_backward. */
+ef_status ef_model_backward_dpred(ef_model *m, const float *dpred, ef_error *err);
 /* Scales gradients so their global L2 norm is at most max_norm (no-op if max_norm <= 0);
  * returns the norm before clipping. */
 double ef_model_clip_grad(ef_model *m, double max_norm);

@@ -100,6 +100,10 @@ void ef_attention_backward_ref(float *dqkv, const float *dout, const float *qkv,
 double ef_mse_forward(const float *pred, const float *target, const float *weight, size_t n);
 void ef_mse_backward(float *dpred, const float *pred, const float *target, const float *weight,
                      size_t n, float scale);
+/* Per-era correlation loss: returns -Pearson(p, y) over n items and writes dp (n) =
+ * d(-corr)/dp (overwritten, not accumulated; dp may be NULL). 0 and dp = 0 when n < 2 or p or
+ * y is constant. In double internally. */
+double ef_corr_loss(float *dp, const float *p, const float *y, size_t n);
 
 #ifdef __cplusplus
 }

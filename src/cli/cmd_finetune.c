@@ -17,6 +17,7 @@
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"
 #include "eraformer/model.h"
+#include "eraformer/nn.h"
 
 static volatile sig_atomic_t g_stop;
 static ef_dist g_dist;
@@ -49,7 +50,18 @@ static void usage(FILE *f) {
 "  --layers N --d-model N --heads N --d-max N   fresh model (default 3, 64, 4, 32)\n"
 "  --feature-dropout P    wide read-in: mask each feature of a task (and of each predict\n"
 "                         ensemble member) with probability P (default 0)\n"
+"features:\n"
+"  --feature-transform T  per-era encoding: centre (value - era mean, default) or rankgauss\n"
+"                         (the era's normal score of each value)\n"
+"  --feature-groups       add one input per Numerai feature group of features.json\n"
+"                         (intelligence, charisma, ...): the row's mean over the group\n"
+);
+    fprintf(f,
 "training:\n"
+"  --loss L               mse (on the engineered target, default) or corr (minus the Pearson\n"
+"                         correlation of each task's query predictions: Numerai's per-era score)\n"
+"  --era-every N          query eras: every N-th train era only (Numerai's examples use 4:\n"
+"                         neighbouring eras' targets overlap); context still from all eras\n"
 "  --context-rows N       labelled context rows per task (default 256)\n"
 "  --query-rows N         query rows per task (default 128)\n"
 "  --batch N              tasks per step (default 8)\n"
@@ -84,7 +96,7 @@ static void usage(FILE *f) {
 typedef struct ft_opts {
     const char *train, *validation, *fjson, *fset, *target, *targets, *eval_target, *base, *out, *resume, *log;
     int read_in, layers, d_model, heads, d_max, ctx, query, batch, eval_members, eval_eras, patience, members, threads;
-    int embargo, window;
+    int embargo, window, transform, groups, loss_corr, era_every;
     long steps, warmup, eval_every;
     double budget_min, lr, wd, fdrop, ema;
     uint64_t seed;
@@ -106,7 +118,9 @@ static int parse(int argc, char **argv, ft_opts *o) {
         {"patience", required_argument, 0, 'p'}, {"members", required_argument, 0, 'K'}, {"seed", required_argument, 0, 'S'},
         {"threads", required_argument, 0, 'P'}, {"out", required_argument, 0, 'o'}, {"resume", required_argument, 0, 'u'},
         {"log", required_argument, 0, 'g'}, {"feature-dropout", required_argument, 0, 'F'},
-        {"ema", required_argument, 0, 'M'}, {0, 0, 0, 0}};
+        {"ema", required_argument, 0, 'M'}, {"feature-transform", required_argument, 0, 1001},
+        {"feature-groups", no_argument, 0, 1002}, {"loss", required_argument, 0, 1003},
+        {"era-every", required_argument, 0, 1004}, {0, 0, 0, 0}};
     const char *cmd = "finetune";
     long v;
     int c, rc = 0;
@@ -153,6 +167,18 @@ static int parse(int argc, char **argv, ft_opts *o) {
         case 'g': o->log = optarg; break;
         case 'M': rc = ef_cli_parse_double(cmd, "--ema", optarg, 0, 0.99999, &o->ema); break;
         case 'F': rc = ef_cli_parse_double(cmd, "--feature-dropout", optarg, 0, 0.9, &o->fdrop); break;
+        case 1001:
+            if (!strcmp(optarg, "centre") || !strcmp(optarg, "center")) o->transform = EF_FT_CENTRE;
+            else if (!strcmp(optarg, "rankgauss")) o->transform = EF_FT_RANKGAUSS;
+            else return ef_cli_usage(cmd, "--feature-transform expects centre or rankgauss, got '%s'", optarg);
+            break;
+        case 1002: o->groups = 1; break;
+        case 1003:
+            if (!strcmp(optarg, "mse")) o->loss_corr = 0;
+            else if (!strcmp(optarg, "corr")) o->loss_corr = 1;
+            else return ef_cli_usage(cmd, "--loss expects mse or corr, got '%s'", optarg);
+            break;
+        case 1004: rc = ef_cli_parse_long(cmd, "--era-every", optarg, 1, 1000, &v); o->era_every = (int)v; break;
         default: return ef_cli_usage(cmd, "unknown option");
         }
         if (rc) return rc;
@@ -178,6 +204,7 @@ typedef struct ft_run {
     float *y;
     ef_tasks tasks;
     int *q_eras, n_q, *v_eras, n_v;
+    int n_groups, *group_off, *group_idx;
     ef_model *m;
     ef_rows_cache *cache;
     float *ema, *swap;          /* --ema: averaged weights and a swap buffer */
@@ -194,6 +221,7 @@ static void run_free(ft_run *r) {
     ef_free(r->swap);
     ef_tasks_free(&r->tasks);
     ef_dataset_free(&r->ds);
+    ef_free(r->group_off); ef_free(r->group_idx);
     ef_free(r->y); ef_free(r->q_eras); ef_free(r->v_eras); ef_free(r->pred_buf); ef_free(r->tgt_buf);
     ef_strlist_free(r->feat, r->n_feat);
     nt_targets_free(&r->tg);
@@ -204,6 +232,8 @@ static ef_status load_data(ft_run *r, ef_error *err) {
     ef_features_json fj = {0};
     EF_TRY(ef_features_json_load(&fj, o->fjson, err));
     ef_status s = ef_features_json_select(&fj, o->fset, &r->feat, &r->n_feat, err);
+    if (s == EF_OK && o->groups)
+        s = nt_feature_groups(&fj, r->feat, r->n_feat, &r->n_groups, &r->group_off, &r->group_idx, err);
     ef_features_json_free(&fj);
     EF_TRY(s);
     EF_TRY(nt_targets_parse(&r->tg, o->targets ? o->targets : o->target, err));
@@ -235,6 +265,7 @@ static ef_status load_data(ft_run *r, ef_error *err) {
     EF_CHECK(r->y, err, EF_ERR_NOMEM, "out of memory");
     EF_TRY(nt_engineer_target(&r->ds, tcol, r->tg.w, r->tg.n, r->y, err));
     EF_TRY(ef_tasks_init(&r->tasks, &r->ds, r->feat, r->n_feat, r->y, err));
+    EF_TRY(ef_tasks_set_encoding(&r->tasks, (ef_feature_transform)o->transform, r->n_groups, r->group_off, r->group_idx, err));
     r->embargo = o->embargo >= 0 ? o->embargo
                                  : ef_tasks_default_embargo((const char *const *)r->tg.names, r->tg.n);
     /* query eras: train eras that are resolved and have enough context behind the embargo;
@@ -265,6 +296,11 @@ static ef_status load_data(ft_run *r, ef_error *err) {
         }
     }
     ef_free(tmp);
+    if (o->era_every > 1) {   /* every N-th of (this rank's) query eras, oldest first */
+        int n = 0;
+        for (int i = 0; i < r->n_q; i += o->era_every) r->q_eras[n++] = r->q_eras[i];
+        r->n_q = n;
+    }
     if (o->eval_eras > 0 && r->n_v > o->eval_eras) {
         memmove(r->v_eras, r->v_eras + (r->n_v - o->eval_eras), (size_t)o->eval_eras * sizeof(int));
         r->n_v = o->eval_eras;
@@ -350,7 +386,7 @@ static ef_status save_best(ft_run *r, long step, ef_error *err) {
     state_json(r, st.extra, sizeof st.extra, 0);
     EF_TRY(ef_model_save(r->m, r->o.out, &st, 0, err));
     nt_meta meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx, r->o.members,
-                    r->o.seed, r->o.fdrop, r->best, r->best_step};
+                    r->o.seed, r->o.fdrop, r->best, r->best_step, r->o.transform, r->n_groups, r->group_off, r->group_idx};
     return nt_meta_save(&meta, r->o.out, err);
 }
 
@@ -533,6 +569,7 @@ static int finetune_main(int argc, char **argv) {
     FILE *logf = NULL;
     ft_loader ld;
     memset(&ld, 0, sizeof ld);
+    float *pbuf = NULL, *dbuf = NULL;   /* --loss corr: predictions and their gradient */
     double t0 = ef_time_now();
     int lead = g_dist.rank == 0, world = g_dist.size;
     r.best = -INFINITY;
@@ -558,7 +595,7 @@ static int finetune_main(int argc, char **argv) {
             goto done;
         }
         const ef_model_config *mc = ef_model_cfg(r.m);
-        int want_d = o->read_in == NT_READIN_WIDE ? r.n_feat : mc->d_max;
+        int want_d = o->read_in == NT_READIN_WIDE ? r.tasks.n_cols : mc->d_max;
         if (mc->layout != EF_LAYOUT_ROWS || mc->max_points < k || mc->d_max != want_d) {
             err.code = EF_ERR_INVALID;
             snprintf(err.msg, sizeof err.msg, "%s does not match this run (layout %s, d_max %d, max_points %d; need rows, %d, >= %d)",
@@ -575,7 +612,7 @@ static int finetune_main(int argc, char **argv) {
         if (lead) fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", start, r.best, r.best_step);
     } else {
         ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k};
-        if (nt_model_build(&r.m, o->base, o->read_in, r.n_feat, &def, k, o->batch, o->seed, &err) != EF_OK) {
+        if (nt_model_build(&r.m, o->base, o->read_in, r.tasks.n_cols, &def, k, o->batch, o->seed, &err) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
@@ -621,6 +658,14 @@ static int finetune_main(int argc, char **argv) {
         goto done;
     }
     if (start < o->steps) loader_start(&ld, start);
+    pbuf = ef_malloc(B * (size_t)k * sizeof(float));
+    dbuf = ef_malloc(B * (size_t)k * sizeof(float));
+    if (!pbuf || !dbuf) {
+        err.code = EF_ERR_NOMEM;
+        snprintf(err.msg, sizeof err.msg, "out of memory");
+        status = ef_cli_fail(&err, NULL);
+        goto done;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
@@ -646,12 +691,22 @@ static int finetune_main(int argc, char **argv) {
         if (step + 1 < o->steps) loader_start(&ld, step + 1);   /* the next batch, while this one trains */
         ef_batch bt = {o->batch, k, o->ctx, cb->x, cb->y, cb->m, cb->d};
         double loss;
-        if (ef_model_forward(r.m, &bt, NULL, &loss, &err) != EF_OK) {
+        if (ef_model_forward(r.m, &bt, o->loss_corr ? pbuf : NULL, &loss, &err) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
         ef_model_zero_grad(r.m);
-        if (ef_model_backward(r.m, &err) != EF_OK) {
+        if (o->loss_corr) {
+            /* minus each task's query-row correlation (one era per task), averaged over tasks */
+            loss = 0;
+            memset(dbuf, 0, B * (size_t)k * sizeof(float));
+            for (int b = 0; b < o->batch; b++) {
+                size_t q0 = (size_t)b * k + (size_t)o->ctx;
+                loss += ef_corr_loss(dbuf + q0, pbuf + q0, cb->y + q0, (size_t)o->query) / o->batch;
+                for (int i = 0; i < o->query; i++) dbuf[q0 + i] /= (float)o->batch;
+            }
+        }
+        if ((o->loss_corr ? ef_model_backward_dpred(r.m, dbuf, &err) : ef_model_backward(r.m, &err)) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
@@ -767,6 +822,8 @@ static int finetune_main(int argc, char **argv) {
 done:
     if (logf) fclose(logf);
     loader_free(&ld);
+    ef_free(pbuf);
+    ef_free(dbuf);
     run_free(&r);
     return status;
 }

@@ -159,6 +159,10 @@ int ef_cmd_predict(int argc, char **argv) {
     if (meta.targets.n > 64 || nt_engineer_target(&cds, tcol, meta.targets.w, meta.targets.n, y, &err) != EF_OK ||
         ef_tasks_init(&ct, &cds, meta.features, meta.n_feat, y, &err) != EF_OK ||
         ef_tasks_init(&qt, &qds, meta.features, meta.n_feat, NULL, &err) != EF_OK ||
+        ef_tasks_set_encoding(&ct, (ef_feature_transform)meta.transform, meta.n_groups, meta.group_off, meta.group_idx,
+                              &err) != EF_OK ||
+        ef_tasks_set_encoding(&qt, (ef_feature_transform)meta.transform, meta.n_groups, meta.group_off, meta.group_idx,
+                              &err) != EF_OK ||
         ef_rows_cache_create(&cache, m, po.context_rows, &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
@@ -166,6 +170,7 @@ int ef_cmd_predict(int argc, char **argv) {
     fprintf(stderr, "predict: %lld rows in %d era(s) to predict; context %lld rows in %d eras; %d members x %d context rows, "
             "embargo %d\n", (long long)qds.n_rows, qds.n_eras, (long long)cds.n_rows, cds.n_eras, po.members,
             po.context_rows, po.embargo);
+    double t_pred = ef_time_now();
     ef_progress prog;
     ef_progress_start(&prog, "predict", (double)qds.n_rows, "rows");
     int64_t done_rows = 0;
@@ -180,12 +185,14 @@ int ef_cmd_predict(int argc, char **argv) {
         ef_progress_update(&prog, (double)done_rows, extra);
     }
     ef_progress_finish(&prog, (double)done_rows, NULL);
+    t_pred = ef_time_now() - t_pred;
     if (write_out(out, &qds, pred, &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
-    printf("{\"rows\":%lld,\"eras\":%d,\"members\":%d,\"context_rows\":%d,\"embargo\":%d,\"out\":\"%s\",\"seconds\":%.2f}\n",
-           (long long)qds.n_rows, qds.n_eras, po.members, po.context_rows, po.embargo, out, ef_time_now() - t0);
+    printf("{\"rows\":%lld,\"eras\":%d,\"members\":%d,\"context_rows\":%d,\"embargo\":%d,\"out\":\"%s\",\"seconds\":%.2f,"
+           "\"predict_seconds\":%.3f}\n", (long long)qds.n_rows, qds.n_eras, po.members, po.context_rows, po.embargo, out,
+           ef_time_now() - t0, t_pred);
 done:
     ef_free(dcopy); ef_free(ccopy); ef_free(y); ef_free(pred);
     ef_tasks_free(&ct); ef_tasks_free(&qt);

@@ -41,10 +41,19 @@ typedef struct nt_meta {
     double feature_dropout;
     double best_corr;
     long best_step;
+    int transform;            /* ef_feature_transform */
+    int n_groups;             /* feature-group aggregates: group g = features[group_idx[group_off[g]..]] */
+    int *group_off, *group_idx;
 } nt_meta;
 ef_status nt_meta_save(const nt_meta *m, const char *model_path, ef_error *err);
 ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err);
 void nt_meta_free(nt_meta *m);
+
+/* Numerai's feature groups (features.json sets intelligence, charisma, ..., quantum) restricted
+ * to the selected features: *n groups, members as indices into feat (offsets n+1). Groups with
+ * no selected feature are dropped. Arrays ef_malloc'd. */
+ef_status nt_feature_groups(const ef_features_json *fj, char *const *feat, int n_feat, int *n, int **off,
+                            int **idx, ef_error *err);
 
 /* A rows-layout model for n_feat features: read_in WIDE -> d_max = n_feat, SUBSET -> the
  * base's d_max (or def_dmax). base NULL: fresh init (cfg_def's layers/d_model/heads). With a

@@ -32,6 +32,9 @@ void ef_tasks_free(ef_tasks *t) {
     ef_free(t->era_resolved);
     ef_free(t->lab_rows);
     ef_free(t->lab_off);
+    ef_free(t->era_level);
+    ef_free(t->group_off);
+    ef_free(t->group_idx);
     memset(t, 0, sizeof *t);
 }
 
@@ -41,6 +44,7 @@ ef_status ef_tasks_init(ef_tasks *t, const ef_dataset *ds, char *const *feature_
     EF_CHECK(n_feat >= 1, err, EF_ERR_INVALID, "no features selected");
     t->ds = ds;
     t->n_feat = n_feat;
+    t->n_cols = n_feat;
     t->y = y;
     int E = ds->n_eras;
     t->feat_col = ef_malloc((size_t)n_feat * sizeof(int));
@@ -85,6 +89,85 @@ ef_status ef_tasks_init(ef_tasks *t, const ef_dataset *ds, char *const *feature_
         t->era_resolved[e] = lab >= 2 && 2 * lab >= er->count && er->num < EF_ERA_LIVE_NUM;
     }
     ef_free(acc);
+    return EF_OK;
+}
+
+// ---- encodings ------------------------------------------------------------------------------
+
+/* RANKGAUSS tables: per era and feature, the normal score of each level 0..4. */
+static ef_status build_rankgauss(ef_tasks *t, ef_error *err) {
+    const ef_dataset *ds = t->ds;
+    int E = ds->n_eras, F = t->n_feat;
+    ef_free(t->era_level);
+    t->era_level = ef_malloc((size_t)(E > 0 ? E : 1) * F * 5 * sizeof(float));
+    int64_t *cnt = ef_malloc((size_t)F * 5 * sizeof(int64_t));
+    if (!t->era_level || !cnt) {
+        ef_free(cnt);
+        return EF_ERR(err, EF_ERR_NOMEM, "out of memory for the rank-gauss tables (%d eras x %d features)", E, F);
+    }
+    for (int e = 0; e < E; e++) {
+        const ef_era *er = &ds->eras[e];
+        memset(cnt, 0, (size_t)F * 5 * sizeof(int64_t));
+        for (int64_t r = er->start; r < er->start + er->count; r++) {
+            const int8_t *xr = ds->X + (size_t)r * ds->n_features;
+            for (int j = 0; j < F; j++) {
+                int v = xr[t->feat_col[j]];
+                cnt[(size_t)j * 5 + (v < 0 ? 0 : v > 4 ? 4 : v)]++;
+            }
+        }
+        double n = (double)er->count;
+        for (int j = 0; j < F; j++) {
+            int64_t below = 0;
+            float *lv = t->era_level + ((size_t)e * F + j) * 5;
+            for (int v = 0; v < 5; v++) {
+                int64_t c = cnt[(size_t)j * 5 + v];
+                double avg_rank = (double)below + ((double)c + 1.0) / 2.0;   /* 1-based, ties averaged */
+                /* a level no row has gets the score it would have (between its neighbours),
+                 * kept inside [1/2n, 1 - 1/2n] so it stays finite */
+                double p = n > 0 ? (avg_rank - 0.5) / n : 0.5;
+                p = EF_MAX(p, 0.5 / n);
+                p = EF_MIN(p, 1.0 - 0.5 / n);
+                lv[v] = n > 0 ? (float)ef_norm_ppf(p) : 0.0f;
+                below += c;
+            }
+        }
+    }
+    ef_free(cnt);
+    return EF_OK;
+}
+
+ef_status ef_tasks_set_encoding(ef_tasks *t, ef_feature_transform tr, int n_groups, const int *group_off,
+                                const int *group_idx, ef_error *err) {
+    EF_CHECK(tr == EF_FT_CENTRE || tr == EF_FT_RANKGAUSS, err, EF_ERR_INVALID, "unknown feature transform %d", (int)tr);
+    EF_CHECK(n_groups >= 0 && (n_groups == 0 || (group_off && group_idx)), err, EF_ERR_INVALID, "bad feature groups");
+    for (int g = 0; g < n_groups; g++) {
+        EF_CHECK(group_off[g] >= 0 && group_off[g + 1] > group_off[g], err, EF_ERR_INVALID, "feature group %d is empty", g);
+        for (int i = group_off[g]; i < group_off[g + 1]; i++)
+            EF_CHECK(group_idx[i] >= 0 && group_idx[i] < t->n_feat, err, EF_ERR_INVALID,
+                     "feature group %d names feature %d of %d", g, group_idx[i], t->n_feat);
+    }
+    if (tr == EF_FT_RANKGAUSS) {
+        EF_TRY(build_rankgauss(t, err));
+    } else {
+        ef_free(t->era_level);
+        t->era_level = NULL;
+    }
+    t->transform = tr;
+    ef_free(t->group_off);
+    ef_free(t->group_idx);
+    t->group_off = t->group_idx = NULL;
+    t->n_groups = 0;
+    t->n_cols = t->n_feat;
+    if (n_groups > 0) {
+        size_t ni = (size_t)group_off[n_groups];
+        t->group_off = ef_malloc((size_t)(n_groups + 1) * sizeof(int));
+        t->group_idx = ef_malloc(ni * sizeof(int));
+        EF_CHECK(t->group_off && t->group_idx, err, EF_ERR_NOMEM, "out of memory for the feature groups");
+        memcpy(t->group_off, group_off, (size_t)(n_groups + 1) * sizeof(int));
+        memcpy(t->group_idx, group_idx, ni * sizeof(int));
+        t->n_groups = n_groups;
+        t->n_cols = t->n_feat + n_groups;
+    }
     return EF_OK;
 }
 
@@ -163,24 +246,50 @@ void ef_tasks_feature_subset(ef_rng *rng, int n, int k, int *out) {
         }
 }
 
+/* Encoded value of selected feature j of row xr in era e; 0 with *obs = 0 when missing. */
+static inline float encode_one(const ef_tasks *t, const int8_t *xr, const float *mu, const float *lv,
+                               const uint8_t *miss, int j, int *obs) {
+    int c = t->feat_col[j];
+    if (miss && miss[c]) {
+        *obs = 0;
+        return 0.0f;
+    }
+    *obs = 1;
+    if (lv) {
+        int v = xr[c];
+        return lv[(size_t)j * 5 + (v < 0 ? 0 : v > 4 ? 4 : v)];
+    }
+    return ((float)xr[c] - mu[j]) * 0.70710678118654752f;
+}
+
 void ef_tasks_encode_row(const ef_tasks *t, int64_t r, const int *sub, int n_sub, int ld,
                          float *x, uint8_t *mask) {
     const ef_dataset *ds = t->ds;
     int e = ds->row_era[r];
     const int8_t *xr = ds->X + (size_t)r * ds->n_features;
     const float *mu = t->era_mean + (size_t)e * t->n_feat;
+    const float *lv = t->transform == EF_FT_RANKGAUSS ? t->era_level + (size_t)e * t->n_feat * 5 : NULL;
     const uint8_t *miss = ds->missing ? ds->missing + (size_t)e * ds->n_features : NULL;
-    const float inv = 0.70710678118654752f;
     for (int i = 0; i < n_sub; i++) {
-        int j = sub ? sub[i] : i;
-        int c = t->feat_col[j];
-        if (miss && miss[c]) {
-            x[i] = 0.0f;
-            if (mask) mask[i] = 0;
+        int j = sub ? sub[i] : i, obs = 0;
+        float v = 0.0f;
+        if (j < t->n_feat) {
+            v = encode_one(t, xr, mu, lv, miss, j, &obs);
         } else {
-            x[i] = ((float)xr[c] - mu[j]) * inv;
-            if (mask) mask[i] = 1;
+            /* group aggregate: the mean of the group's observed encoded features */
+            int g = j - t->n_feat, n = 0;
+            double s = 0;
+            for (int q = t->group_off[g]; q < t->group_off[g + 1]; q++) {
+                int o;
+                float w = encode_one(t, xr, mu, lv, miss, t->group_idx[q], &o);
+                s += w;
+                n += o;
+            }
+            obs = n > 0;
+            v = n > 0 ? (float)(s / n) : 0.0f;
         }
+        x[i] = v;
+        if (mask) mask[i] = (uint8_t)obs;
     }
     for (int i = n_sub; i < ld; i++) {
         x[i] = 0.0f;

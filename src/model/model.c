@@ -366,15 +366,33 @@ void ef_model_zero_grad(ef_model *m) { memset(m->grads, 0, m->n_params * sizeof(
 
 // ---- backward -------------------------------------------------------------------------
 
+static ef_status backward(ef_model *m, const float *dpred, ef_error *err);
+
 ef_status ef_model_backward(ef_model *m, ef_error *err) {
     EF_CHECK(m->have_forward, err, EF_ERR_INVALID, "backward needs a forward pass with labels first");
+    return backward(m, NULL, err);
+}
+
+ef_status ef_model_backward_dpred(ef_model *m, const float *dpred, ef_error *err) {
+    EF_CHECK(m->cur_B > 0 && dpred, err, EF_ERR_INVALID, "backward needs a forward pass and dpred");
+    return backward(m, dpred, err);
+}
+
+/* dpred NULL: the MSE loss of the last forward; else dL/dpred (B,k) in the layout of pred. */
+static ef_status backward(ef_model *m, const float *dpred, ef_error *err) {
     const ef_model_config *c = &m->cfg;
     int B = m->cur_B, T = m->cur_T, C = c->d_model, NH = c->n_head, L = c->n_layer, N = B * T;
     size_t NC = (size_t)N * C;
     ef_mask mask = model_mask(m);
 
     memset(m->dout, 0, (size_t)N * sizeof(float));
-    ef_mse_backward(m->dout, m->out, m->tok_y, m->tok_w, (size_t)N, 1.0f);
+    if (dpred) {
+        int il = c->layout == EF_LAYOUT_INTERLEAVED, k = m->cur_k;
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < k; i++) m->dout[(size_t)b * T + (il ? 2 * i : i)] = dpred[(size_t)b * k + i];
+    } else {
+        ef_mse_backward(m->dout, m->out, m->tok_y, m->tok_w, (size_t)N, 1.0f);
+    }
     memset(m->dc, 0, NC * sizeof(float));
     ef_linear_backward(m->dc, m->G.p[EF_P_WOUT], m->G.p[EF_P_BOUT], m->dout, m->lnf, m->P.p[EF_P_WOUT], N, C, 1);
     memset(m->dres, 0, NC * sizeof(float));

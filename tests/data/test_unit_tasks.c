@@ -222,12 +222,78 @@ static void test_subset_encode(const fake *f) {
     CHECK(strstr(err.msg, "feature_zz") != NULL);
 }
 
+/* Per-era rank-gauss encoding and feature-group aggregates. */
+static void test_rankgauss_groups(const fake *f) {
+    ef_tasks t;
+    CHECK_OK(ef_tasks_init(&t, &f->ds, f->ds.feature_names, NF, NULL, NULL));
+    /* groups: {0, 1, 2} and {3, 5} (feature 3 is missing in era 7) */
+    int off[3] = {0, 3, 5}, idx[5] = {0, 1, 2, 3, 5};
+    CHECK_OK(ef_tasks_set_encoding(&t, EF_FT_RANKGAUSS, 2, off, idx, NULL));
+    CHECK(t.n_cols == NF + 2);
+    float x[NF + 3];
+    uint8_t m[NF + 3];
+    long order_bad = 0, finite_bad = 0;
+    double worst_mean = 0, worst_agg = 0;
+    for (int e = 0; e < NE; e++) {
+        const ef_era *er = &f->ds.eras[e];
+        double s[NF] = {0};
+        for (int64_t rr = er->start; rr < er->start + er->count; rr++) {
+            ef_tasks_encode_row(&t, rr, NULL, NF + 2, NF + 3, x, m);
+            for (int j = 0; j < NF; j++) {
+                s[j] += x[j];
+                finite_bad += !isfinite(x[j]);
+            }
+            /* aggregates: means of the observed encoded members */
+            double g0 = (x[0] + x[1] + x[2]) / 3.0;
+            double g1 = e == 6 ? x[5] : (x[3] + x[5]) / 2.0;
+            worst_agg = fmax(worst_agg, fmax(fabs(x[NF] - g0), fabs(x[NF + 1] - g1)));
+            CHECK(m[NF] == 1 && m[NF + 1] == 1 && m[NF + 2] == 0);
+            /* monotone in the level: a higher value never gets a lower score */
+            for (int64_t r2 = er->start; r2 < er->start + er->count; r2++) {
+                float x2[NF + 3];
+                ef_tasks_encode_row(&t, r2, NULL, NF, NF + 3, x2, NULL);
+                for (int j = 0; j < NF; j++)
+                    if (f->ds.X[rr * NF + j] < f->ds.X[r2 * NF + j] && !(x[j] < x2[j]) && !(e == 6 && j == 3)) order_bad++;
+            }
+        }
+        /* normal scores of ranks are centred: their era mean is ~0 */
+        for (int j = 0; j < NF; j++) worst_mean = fmax(worst_mean, fabs(s[j] / (double)er->count));
+    }
+    CHECK(order_bad == 0 && finite_bad == 0);
+    CHECKF(worst_agg < 1e-5, "group aggregate off by %.3g", worst_agg);
+    CHECKF(worst_mean < 0.15, "rank-gauss era mean up to %.3f", worst_mean);
+    /* a level shared by every row of an era scores 0 (the middle rank) */
+    CHECK(t.era_level[((size_t)6 * NF + 3) * 5 + 2] == 0.0f);
+    /* a subset may pick an aggregate column */
+    int sb[2] = {NF + 1, 0};
+    ef_tasks_encode_row(&t, 0, sb, 2, 2, x, m);
+    float full[NF + 2];
+    ef_tasks_encode_row(&t, 0, NULL, NF + 2, NF + 2, full, NULL);
+    CHECK(x[0] == full[NF + 1] && x[1] == full[0]);
+    /* bad groups are refused */
+    int off_bad[2] = {0, 0}, idx_bad[1] = {NF};
+    CHECK(ef_tasks_set_encoding(&t, EF_FT_CENTRE, 1, off_bad, idx, NULL) == EF_ERR_INVALID);
+    int off1[2] = {0, 1};
+    CHECK(ef_tasks_set_encoding(&t, EF_FT_CENTRE, 1, off1, idx_bad, NULL) == EF_ERR_INVALID);
+    /* back to centring: identical to a fresh ef_tasks */
+    CHECK_OK(ef_tasks_set_encoding(&t, EF_FT_CENTRE, 0, NULL, NULL, NULL));
+    ef_tasks t2;
+    CHECK_OK(ef_tasks_init(&t2, &f->ds, f->ds.feature_names, NF, NULL, NULL));
+    float a[NF], b[NF];
+    ef_tasks_encode_row(&t, 5, NULL, NF, NF, a, NULL);
+    ef_tasks_encode_row(&t2, 5, NULL, NF, NF, b, NULL);
+    CHECK(!memcmp(a, b, sizeof a) && t.n_cols == NF);
+    ef_tasks_free(&t2);
+    ef_tasks_free(&t);
+}
+
 int main(void) {
     fake f;
     fake_build(&f);
     test_rules();
     test_embargo_draws(&f);
     test_subset_encode(&f);
+    test_rankgauss_groups(&f);
     fake_free(&f);
     TEST_MAIN_END;
 }

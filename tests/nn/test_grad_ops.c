@@ -201,6 +201,38 @@ static void test_mse(void) {
     for (int i = 0; i < 10; i += 3) CHECK(dp[i] == 0.0f);  /* weight 0 = not in the loss */
 }
 
+// ---- correlation loss ------------------------------------------------------------------
+static struct { double p[12], y[12]; } cd;
+static double corr_loss_ref(void *ctx) {
+    (void)ctx;
+    double mp = 0, my = 0, saa = 0, sbb = 0, sab = 0;
+    for (int i = 0; i < 12; i++) { mp += cd.p[i] / 12; my += cd.y[i] / 12; }
+    for (int i = 0; i < 12; i++) {
+        saa += (cd.p[i] - mp) * (cd.p[i] - mp);
+        sbb += (cd.y[i] - my) * (cd.y[i] - my);
+        sab += (cd.p[i] - mp) * (cd.y[i] - my);
+    }
+    return -sab / sqrt(saa * sbb);
+}
+static void test_corr_loss(void) {
+    float p[12], y[12], dp[12];
+    fill(p, 12, 1); fill(y, 12, 1);
+    for (int i = 0; i < 12; i++) y[i] += 0.5f * p[i];   /* a correlation well away from 0 */
+    double L = ef_corr_loss(dp, p, y, 12);
+    to_d(cd.p, p, 12); to_d(cd.y, y, 12);
+    CHECK_NEAR(L, corr_loss_ref(NULL), 1e-12, 1e-9);
+    CHECK(L < -0.2 && L > -1);
+    check_fd("corr.dpred", cd.p, 12, dp, corr_loss_ref, NULL, 1e-7, 1e-5);
+    /* invariant to shifting and scaling p: the gradient sums to 0 and is orthogonal to p */
+    double s = 0, sp = 0;
+    for (int i = 0; i < 12; i++) { s += dp[i]; sp += dp[i] * p[i]; }
+    CHECK(fabs(s) < 1e-6 && fabs(sp) < 1e-6);
+    /* constant predictions: no signal, no gradient */
+    for (int i = 0; i < 12; i++) p[i] = 0.3f;
+    CHECK(ef_corr_loss(dp, p, y, 12) == 0.0);
+    for (int i = 0; i < 12; i++) CHECK(dp[i] == 0.0f);
+}
+
 static void test_residual(void) {
     float a[5] = {1, 2, 3, 4, 5}, b[5] = {5, 4, 3, 2, 1}, o[5], da[5] = {0}, db[5] = {1, 1, 1, 1, 1}, d[5] = {1, 2, 3, 4, 5};
     ef_residual_forward(o, a, b, 5);
@@ -219,6 +251,7 @@ int main(void) {
     test_attention((ef_mask){EF_MASK_CTX_QUERY, 4}, "attention.ctxquery.dqkv");
     test_attention((ef_mask){EF_MASK_CTX_QUERY, 0}, "attention.ctxquery0.dqkv");
     test_mse();
+    test_corr_loss();
     test_residual();
     TEST_MAIN_END;
 }
