@@ -406,6 +406,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
         goto done;
     }
     if (shared_q) {
+#pragma omp parallel for schedule(static) if ((double)nq * d > 1e6)
         for (int i = 0; i < nq; i++)
             ef_tasks_encode_row(qt, qera->start + i, NULL, d, D, xq + (size_t)i * D, mq + (size_t)i * D);
         if ((s = ef_rows_cache_embed_queries(cache, xq, mq, d, nq, emb, err)) != EF_OK) goto done;
@@ -421,6 +422,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
         }
         int got;
         if ((s = ef_tasks_sample_rows(ct, eras, ne, o->context_rows, &rc, rows, &got, err)) != EF_OK) goto done;
+#pragma omp parallel for schedule(static) if ((double)got * d > 1e6)
         for (int i = 0; i < got; i++) {
             ef_tasks_encode_row(ct, rows[i], sp, d, D, xc + (size_t)i * D, mcx + (size_t)i * D);
             yc[i] = ct->y[rows[i]];

@@ -164,9 +164,13 @@ static void run_rows(ef_rows_cache *c, int n, int is_ctx) {
 static void embed(ef_rows_cache *c, const float *x, const float *y, const uint8_t *mask, int d, int n) {
     const ef_model *m = c->m;
     int C = c->C, D = c->D, F = c->F;
-    memset(c->u, 0, (size_t)n * F * 4);
-    for (int r = 0; r < n; r++)
+    /* rows are independent: parallel when there is enough of them (2,748 features x 2,048
+     * context rows is 45 MB to clear and fill) */
+#pragma omp parallel for schedule(static) if ((double)n * F > EF_PAR_MIN_ELEMS * 16)
+    for (int r = 0; r < n; r++) {
+        memset(c->u + (size_t)r * F, 0, (size_t)F * 4);
         ef_model_fill_u_row(c->u + (size_t)r * F, x + (size_t)r * D, mask ? mask + (size_t)r * D : NULL, d, D);
+    }
     ef_linear_forward(c->res, c->u, m->P.p[EF_P_WIN], m->P.p[EF_P_BIN], n, F, C);
     const float *wy = m->P.p[EF_P_WY], *ec = m->P.p[EF_P_ECTX], *eq = m->P.p[EF_P_EQUERY];
     for (int r = 0; r < n; r++) {
