@@ -175,6 +175,20 @@ int main(void) {
     CHECK(run(EF_CLI " finetune --help", 0) == 0 && strstr(out, "--time-budget"));
     CHECK(run(EF_CLI " predict --help", 0) == 0 && strstr(out, "--ensemble"));
     CHECK(run(EF_CLI " baseline --help", 0) == 0 && strstr(out, "colsample"));
+    /* feature engineering and the correlation loss: stored in the sidecar, used by predict */
+    CHECK(run(EF_CLI " finetune " TINY " --feature-transform rankgauss --feature-groups --loss corr --era-every 2 --steps 4 "
+              "--eval-every 2 --out " DIR "/fe.st", 1) == 0);
+    CHECK(isfinite(json_value(out, "best_validation_corr")));
+    CHECK(run("grep -c '\"feature_transform\":[[:space:]]*\"rankgauss\"' " DIR "/fe.st.json", 0) == 0 && atoi(out) == 1);
+    CHECK(run("tr -d ' \\n\\t' < " DIR "/fe.st.json | grep -o '\"feature_groups\":\\[\\[[0-9]' ", 0) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/fe.st --data " DIR "/live.parquet " CTX " --out " DIR "/felive.csv", 0) == 0);
+    CHECK(run(EF_CLI " validate-submission " DIR "/felive.csv --live " DIR "/live.parquet", 0) == 0);
+    /* the model reads the features and the group aggregates: predictions differ from the
+     * plain model's */
+    CHECK(!files_equal(DIR "/felive.csv", DIR "/live.csv"));
+    CHECK(run(EF_CLI " finetune " TINY " --feature-transform zscore --out " DIR "/e.st", 0) == 2);
+    CHECK(run(EF_CLI " finetune " TINY " --loss mae --out " DIR "/e.st", 0) == 2);
+    CHECK(run(EF_CLI " finetune " TINY " --era-every 0 --out " DIR "/e.st", 0) == 2);
     run("rm -rf " DIR, 0);
     TEST_MAIN_END;
 }

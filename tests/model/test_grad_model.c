@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include "eraformer/model.h"
+#include "eraformer/nn.h"
 #include "test.h"
 
 static void check_layout(ef_layout layout) {
@@ -37,6 +38,53 @@ static void check_layout(ef_layout layout) {
     CHECK(ef_model_backward(m, &err) == EF_OK);
     float *g = ef_malloc(np * sizeof(float));
     memcpy(g, ef_model_grads(m), np * sizeof(float));
+
+    /* backward from dL/dpred: the MSE's own gradient reproduces ef_model_backward */
+    {
+        float pred[B * K], dp[B * K];
+        CHECK(ef_model_forward(m, &bt, pred, NULL, &err) == EF_OK);
+        int q0 = layout == EF_LAYOUT_ROWS ? 3 : 0, nw = B * (K - q0);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < K; i++)
+                dp[b * K + i] = i >= q0 ? (float)(2.0 * ((double)pred[b * K + i] - y[b * K + i]) / nw) : 0.0f;
+        ef_model_zero_grad(m);
+        CHECK(ef_model_backward_dpred(m, dp, &err) == EF_OK);
+        double worst = 0;
+        for (size_t i = 0; i < np; i++) worst = fmax(worst, fabs(ef_model_grads(m)[i] - g[i]) / (1e-3 + fabs(g[i])));
+        CHECKF(worst < 1e-4, "%s: backward_dpred(MSE gradient) vs backward: %.3g", ef_layout_name(layout), worst);
+    }
+    /* the per-sequence correlation loss of the query rows (finetune --loss corr) through the
+     * whole model, by finite differences along a random direction of all parameters */
+    if (layout == EF_LAYOUT_ROWS) {
+        float pred[B * K], dp[B * K];
+        double L0 = 0;
+        CHECK(ef_model_forward(m, &bt, pred, NULL, &err) == EF_OK);
+        memset(dp, 0, sizeof dp);
+        for (int b = 0; b < B; b++) {
+            L0 += ef_corr_loss(dp + b * K + 3, pred + b * K + 3, y + b * K + 3, K - 3) / B;
+            for (int i = 3; i < K; i++) dp[b * K + i] /= B;
+        }
+        ef_model_zero_grad(m);
+        CHECK(ef_model_backward_dpred(m, dp, &err) == EF_OK);
+        float *v = ef_malloc(np * sizeof(float)), *keep = ef_malloc(np * sizeof(float));
+        double nv = 0, gv = 0;
+        for (size_t i = 0; i < np; i++) { v[i] = (float)ef_rng_normal(&r); nv += (double)v[i] * v[i]; }
+        for (size_t i = 0; i < np; i++) { v[i] = (float)(v[i] / sqrt(nv)); gv += (double)v[i] * ef_model_grads(m)[i]; }
+        memcpy(keep, p, np * sizeof(float));
+        double Lpm[2], eps = 1e-2;
+        for (int sgn = 0; sgn < 2; sgn++) {
+            for (size_t i = 0; i < np; i++) p[i] = keep[i] + (float)((sgn ? -eps : eps) * v[i]);
+            ef_model_forward(m, &bt, pred, NULL, &err);
+            Lpm[sgn] = 0;
+            for (int b = 0; b < B; b++) Lpm[sgn] += ef_corr_loss(NULL, pred + b * K + 3, y + b * K + 3, K - 3) / B;
+        }
+        memcpy(p, keep, np * sizeof(float));
+        double fd = (Lpm[0] - Lpm[1]) / (2 * eps);
+        CHECKF(fabs(gv) > 1e-3 && fabs(fd - gv) <= 2e-4 + 1e-2 * fabs(gv), "corr loss: directional derivative %.8g vs fd %.8g (L %.4f)",
+               gv, fd, L0);
+        ef_free(v);
+        ef_free(keep);
+    }
 
     for (int t = 0; t < EF_NPARAM_TENSORS; t++) {
         const ef_param_info *pi = ef_model_param_info(m, t);
