@@ -51,8 +51,8 @@ static void usage(FILE *f) {
 "  --feature-dropout P    wide read-in: mask each feature of a task (and of each predict\n"
 "                         ensemble member) with probability P (default 0)\n"
 "features:\n"
-"  --feature-transform T  per-era encoding: centre (value - era mean, default) or rankgauss\n"
-"                         (the era's normal score of each value)\n"
+"  --feature-transform T  per-era encoding: rankgauss (the era's normal score of each value,\n"
+"                         default) or centre (value - era mean)\n"
 "  --feature-groups       add one input per Numerai feature group of features.json\n"
 "                         (intelligence, charisma, ...): the row's mean over the group\n"
 );
@@ -559,7 +559,7 @@ static int finetune_main(int argc, char **argv) {
     *o = (ft_opts){.fset = "all", .target = NULL, .eval_target = "target", .read_in = NT_READIN_WIDE, .layers = 3,
                    .d_model = 64, .heads = 4, .d_max = 32, .ctx = 256, .query = 128, .batch = 8, .eval_members = 2,
                    .patience = 6, .members = 4, .embargo = -1, .steps = 2000, .warmup = -1, .eval_every = 50,
-                   .wd = 0.01, .ema = 0.99, .seed = 1};
+                   .wd = 0.01, .ema = 0.99, .seed = 1, .transform = EF_FT_RANKGAUSS};
     int rc = parse(argc, argv, o);
     if (rc) return rc < 0 ? 0 : rc;
     if (!o->targets && !o->target) o->target = "target";

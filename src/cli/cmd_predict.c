@@ -23,9 +23,11 @@ static void usage(FILE *f) {
 "Predicts every era of --data with a model written by 'eraformer finetune'. Each era gets\n"
 "K ensemble members, each with its own sample of labelled context rows from --context (for a\n"
 "numbered era: resolved eras at least --embargo eras before it; for live: the newest resolved\n"
-"eras); members are gaussianized, averaged and ranked per era into (0, 1].\n"
+"eras); members are gaussianized, averaged and ranked per era into (0, 1]. Several models\n"
+"(fine-tuned with the same features, targets and feature encoding, e.g. different --seed)\n"
+"are ensembled the same way: each model's era predictions are gaussianized and averaged.\n"
 "\n"
-"  --model FILE          fine-tuned checkpoint (FILE.json, written next to it, is read too)\n"
+"  --model FILE[,FILE]   fine-tuned checkpoint(s) (FILE.json, written next to it, is read too)\n"
 "  --data FILES          eras to predict (live.parquet, validation.parquet; comma-separated)\n"
 "  --context FILES       labelled data for the context (train.parquet,validation.parquet)\n"
 "  --out FILE            predictions: id,prediction (.csv, or .parquet)\n"
@@ -68,6 +70,24 @@ static ef_status write_out(const char *path, const ef_dataset *ds, const double 
     return ef_atomic_commit(&af, err);
 }
 
+#define MAX_MODELS 16
+
+/* The models of an ensemble must read the same columns the same way. */
+static int same_inputs(const nt_meta *a, const nt_meta *b) {
+    if (a->n_feat != b->n_feat || a->targets.n != b->targets.n || a->transform != b->transform ||
+        a->n_groups != b->n_groups || a->read_in != b->read_in)
+        return 0;
+    for (int i = 0; i < a->n_feat; i++)
+        if (strcmp(a->features[i], b->features[i])) return 0;
+    for (int i = 0; i < a->targets.n; i++)
+        if (strcmp(a->targets.names[i], b->targets.names[i]) || a->targets.w[i] != b->targets.w[i]) return 0;
+    for (int g = 0; g <= a->n_groups && a->n_groups; g++)
+        if (a->group_off[g] != b->group_off[g]) return 0;
+    for (int i = 0; a->n_groups && i < a->group_off[a->n_groups]; i++)
+        if (a->group_idx[i] != b->group_idx[i]) return 0;
+    return 1;
+}
+
 int ef_cmd_predict(int argc, char **argv) {
     static const struct option lo[] = {
         {"help", no_argument, 0, 'h'}, {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
@@ -75,8 +95,8 @@ int ef_cmd_predict(int argc, char **argv) {
         {"context-rows", required_argument, 0, 'n'}, {"embargo", required_argument, 0, 'b'},
         {"window", required_argument, 0, 'w'}, {"seed", required_argument, 0, 'S'}, {"threads", required_argument, 0, 'T'},
         {0, 0, 0, 0}};
-    const char *cmd = "predict", *model = NULL, *out = NULL;
-    char *data_s = NULL, *ctx_s = NULL;
+    const char *cmd = "predict", *out = NULL;
+    char *data_s = NULL, *ctx_s = NULL, *model = NULL;
     long v, K = 0, nctx = 0, embargo = -1, window = -1, threads = 0;
     uint64_t seed = 0;
     int has_seed = 0, c, rc = 0;
@@ -104,27 +124,46 @@ int ef_cmd_predict(int argc, char **argv) {
     double t0 = ef_time_now();
     ef_error err = {0};
     int status = EF_EXIT_OK;
-    nt_meta meta = {0};
-    ef_model *m = NULL;
-    ef_rows_cache *cache = NULL;
+    nt_meta metas[MAX_MODELS];
+    ef_model *ms[MAX_MODELS] = {0};
+    ef_rows_cache *caches[MAX_MODELS] = {0};
+    nt_pred_opts pos[MAX_MODELS];
+    double *mpred = NULL;
+    const double **mcols = NULL;
+    memset(metas, 0, sizeof metas);
     ef_dataset cds = {0}, qds = {0};
     ef_tasks ct = {0}, qt = {0};
     float *y = NULL;
     double *pred = NULL;
-    char *dcopy = ef_strdup(data_s), *ccopy = ef_strdup(ctx_s);
-    const char *dpaths[16], *cpaths[16];
+    char *dcopy = ef_strdup(data_s), *ccopy = ef_strdup(ctx_s), *mcopy = ef_strdup(model);
+    const char *dpaths[16], *cpaths[16], *mpaths[MAX_MODELS + 1];
     int nd = dcopy ? split_paths(dcopy, dpaths, 16) : 0, nc = ccopy ? split_paths(ccopy, cpaths, 16) : 0;
+    int nm = mcopy ? split_paths(mcopy, mpaths, MAX_MODELS + 1) : 0;
+    if (nm < 1 || nm > MAX_MODELS) {
+        status = ef_cli_usage(cmd, "--model takes 1 to %d comma-separated files", MAX_MODELS);
+        goto done;
+    }
     if (nd == 0 || nc == 0) {
         status = ef_cli_usage(cmd, "--data and --context need at least one file");
         goto done;
     }
-    if (nt_meta_load(&meta, model, &err) != EF_OK || ef_model_load(&m, model, 1, NULL, NULL, &err) != EF_OK) {
-        status = ef_cli_fail(&err, "--model needs a checkpoint written by 'eraformer finetune' (with its .json)");
-        goto done;
+    for (int i = 0; i < nm; i++) {
+        if (nt_meta_load(&metas[i], mpaths[i], &err) != EF_OK || ef_model_load(&ms[i], mpaths[i], 1, NULL, NULL, &err) != EF_OK) {
+            status = ef_cli_fail(&err, "--model needs a checkpoint written by 'eraformer finetune' (with its .json)");
+            goto done;
+        }
+        if (!same_inputs(&metas[0], &metas[i])) {
+            status = ef_cli_usage(cmd, "%s and %s read different features, targets or encodings: they cannot be ensembled",
+                                  mpaths[0], mpaths[i]);
+            goto done;
+        }
+        const nt_meta *mt = &metas[i];
+        pos[i] = (nt_pred_opts){mt->read_in, K ? (int)K : mt->members, nctx ? (int)nctx : mt->context_rows,
+                                embargo >= 0 ? (int)embargo : mt->embargo, window >= 0 ? (int)window : mt->window,
+                                has_seed ? seed : mt->seed, mt->feature_dropout};
     }
-    nt_pred_opts po = {meta.read_in, K ? (int)K : meta.members, nctx ? (int)nctx : meta.context_rows,
-                       embargo >= 0 ? (int)embargo : meta.embargo, window >= 0 ? (int)window : meta.window,
-                       has_seed ? seed : meta.seed, meta.feature_dropout};
+    nt_meta meta = metas[0];   /* the shared inputs */
+    nt_pred_opts po = pos[0];
     ef_load_options lo_c = {0}, lo_q = {0};
     lo_c.features = (const char *const *)meta.features;
     lo_c.n_features = meta.n_feat;
@@ -162,22 +201,50 @@ int ef_cmd_predict(int argc, char **argv) {
         ef_tasks_set_encoding(&ct, (ef_feature_transform)meta.transform, meta.n_groups, meta.group_off, meta.group_idx,
                               &err) != EF_OK ||
         ef_tasks_set_encoding(&qt, (ef_feature_transform)meta.transform, meta.n_groups, meta.group_off, meta.group_idx,
-                              &err) != EF_OK ||
-        ef_rows_cache_create(&cache, m, po.context_rows, &err) != EF_OK) {
+                              &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
-    fprintf(stderr, "predict: %lld rows in %d era(s) to predict; context %lld rows in %d eras; %d members x %d context rows, "
-            "embargo %d\n", (long long)qds.n_rows, qds.n_eras, (long long)cds.n_rows, cds.n_eras, po.members,
-            po.context_rows, po.embargo);
+    for (int i = 0; i < nm; i++) {
+        if (ef_rows_cache_create(&caches[i], ms[i], pos[i].context_rows, &err) != EF_OK) {
+            status = ef_cli_fail(&err, NULL);
+            goto done;
+        }
+    }
+    int64_t max_era = 1;
+    for (int e = 0; e < qds.n_eras; e++) max_era = EF_MAX(max_era, qds.eras[e].count);
+    mpred = ef_malloc((size_t)nm * (size_t)max_era * sizeof(double));
+    mcols = ef_malloc((size_t)nm * sizeof(double *));
+    if (!mpred || !mcols) {
+        err.code = EF_ERR_NOMEM;
+        snprintf(err.msg, sizeof err.msg, "out of memory");
+        status = ef_cli_fail(&err, NULL);
+        goto done;
+    }
+    fprintf(stderr, "predict: %lld rows in %d era(s) to predict; context %lld rows in %d eras; %d model(s) x %d members x "
+            "%d context rows, embargo %d\n", (long long)qds.n_rows, qds.n_eras, (long long)cds.n_rows, cds.n_eras, nm,
+            po.members, po.context_rows, po.embargo);
     double t_pred = ef_time_now();
     ef_progress prog;
     ef_progress_start(&prog, "predict", (double)qds.n_rows, "rows");
     int64_t done_rows = 0;
     for (int e = 0; e < qds.n_eras; e++) {
-        if (nt_predict_era(m, cache, &ct, &qt, e, &po, pred + qds.eras[e].start, &err) != EF_OK) {
-            status = ef_cli_fail(&err, "give --context files with eras before the predicted ones, or a smaller --embargo");
-            goto done;
+        double *dst = nm == 1 ? pred + qds.eras[e].start : mpred;
+        size_t ne_rows = (size_t)qds.eras[e].count;
+        for (int i = 0; i < nm; i++) {
+            if (nt_predict_era(ms[i], caches[i], &ct, &qt, e, &pos[i], dst + (size_t)i * ne_rows, &err) != EF_OK) {
+                status = ef_cli_fail(&err, "give --context files with eras before the predicted ones, or a smaller --embargo");
+                goto done;
+            }
+            mcols[i] = dst + (size_t)i * ne_rows;
+        }
+        if (nm > 1) {
+            /* models: gaussianized, averaged and ranked into (0, 1], as members are */
+            size_t off[2] = {0, ne_rows};
+            if (ef_predictions_ensemble(pred + qds.eras[e].start, mcols, NULL, (size_t)nm, off, 1, &err) != EF_OK) {
+                status = ef_cli_fail(&err, NULL);
+                goto done;
+            }
         }
         done_rows += qds.eras[e].count;
         char extra[64];
@@ -190,15 +257,20 @@ int ef_cmd_predict(int argc, char **argv) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
-    printf("{\"rows\":%lld,\"eras\":%d,\"members\":%d,\"context_rows\":%d,\"embargo\":%d,\"out\":\"%s\",\"seconds\":%.2f,"
-           "\"predict_seconds\":%.3f}\n", (long long)qds.n_rows, qds.n_eras, po.members, po.context_rows, po.embargo, out,
+    printf("{\"rows\":%lld,\"eras\":%d,\"models\":%d,\"members\":%d,\"context_rows\":%d,\"embargo\":%d,\"out\":\"%s\",\"seconds\":%.2f,"
+           "\"predict_seconds\":%.3f}\n", (long long)qds.n_rows, qds.n_eras, nm, po.members, po.context_rows, po.embargo, out,
            ef_time_now() - t0, t_pred);
 done:
     ef_free(dcopy); ef_free(ccopy); ef_free(y); ef_free(pred);
     ef_tasks_free(&ct); ef_tasks_free(&qt);
     ef_dataset_free(&cds); ef_dataset_free(&qds);
-    ef_rows_cache_destroy(cache);
-    ef_model_destroy(m);
-    nt_meta_free(&meta);
+    for (int i = 0; i < MAX_MODELS; i++) {
+        ef_rows_cache_destroy(caches[i]);
+        ef_model_destroy(ms[i]);
+        nt_meta_free(&metas[i]);
+    }
+    ef_free(mcopy);
+    ef_free(mpred);
+    ef_free((void *)mcols);
     return status;
 }

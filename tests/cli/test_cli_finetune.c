@@ -186,6 +186,18 @@ int main(void) {
     /* the model reads the features and the group aggregates: predictions differ from the
      * plain model's */
     CHECK(!files_equal(DIR "/felive.csv", DIR "/live.csv"));
+    /* two models (different seeds) ensembled by predict: a valid submission that differs from
+     * either model's own */
+    CHECK(run(EF_CLI " finetune " TINY " --feature-transform rankgauss --feature-groups --loss corr --era-every 2 --steps 4 "
+              "--eval-every 2 --seed 5 --out " DIR "/fe2.st", 1) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/fe.st," DIR "/fe2.st --data " DIR "/live.parquet " CTX " --out " DIR
+              "/ens.csv", 0) == 0);
+    CHECK(json_value(out, "models") == 2);
+    CHECK(run(EF_CLI " validate-submission " DIR "/ens.csv --live " DIR "/live.parquet", 0) == 0);
+    CHECK(!files_equal(DIR "/ens.csv", DIR "/felive.csv"));
+    /* models that read different inputs cannot be ensembled */
+    CHECK(run(EF_CLI " predict --model " DIR "/fe.st," DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 0) ==
+          2);
     CHECK(run(EF_CLI " finetune " TINY " --feature-transform zscore --out " DIR "/e.st", 0) == 2);
     CHECK(run(EF_CLI " finetune " TINY " --loss mae --out " DIR "/e.st", 0) == 2);
     CHECK(run(EF_CLI " finetune " TINY " --era-every 0 --out " DIR "/e.st", 0) == 2);
