@@ -1,11 +1,13 @@
 #!/bin/sh
 # eraformer end-to-end demo on synthetic Numerai-like data (docs/finetune.md):
-#   synth -> pretrain (or a shipped models/mixture*.st) -> finetune -> predict validation + live
+#   synth -> pretrain (or a shipped models/mixture*.st) -> finetune FT_MODELS models (seeds 1..N)
+#   -> predict validation + live with their ensemble
 #   -> ridge and XGBoost baselines -> evaluate each -> one comparison table + report.html
 #
 # usage: tools/demo.sh [OUT_DIR]      (default demo_out; build first: see README)
 # environment: ERAFORMER=path/to/eraformer (default build/eraformer),
-#              FT_MINUTES=finetune time budget (default 5), PRETRAIN_STEPS (default 300),
+#              FT_MINUTES=time budget per fine-tuned model (default 3; early stopping usually ends
+#              each in ~1 min), FT_MODELS=models in the ensemble (default 3), PRETRAIN_STEPS (default 300),
 #              XGB_TREES (default 2000), THREADS (default: all cores)
 # About 10 minutes on 2 cores. Every step shows a progress line on stderr.
 set -eu
@@ -13,7 +15,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ERAFORMER:-$HERE/build/eraformer}
 OUT=${1:-demo_out}
-FT_MINUTES=${FT_MINUTES:-5}
+FT_MINUTES=${FT_MINUTES:-3}
+FT_MODELS=${FT_MODELS:-3}
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-300}
 XGB_TREES=${XGB_TREES:-2000}
 THREADS_OPT=""
@@ -55,19 +58,24 @@ else
     fi
 fi
 
-step "3/7 finetune on the train eras (time budget $FT_MINUTES min, early stopping on validation CORR)"
+step "3/7 finetune $FT_MODELS model(s) on the train eras (seeds 1..$FT_MODELS; budget $FT_MINUTES min each, early stopping on validation CORR)"
 T0=$(now)
-"$BIN" finetune --train "$DATA/train.parquet" --validation "$DATA/validation.parquet" \
-    --features-json "$DATA/features.json" --feature-set all --target target --base "$BASE" \
-    --time-budget "$FT_MINUTES" --out "$OUT/eraformer.st" $THREADS_OPT >"$OUT/finetune.json"
+MODELS_FT=""
+: >"$OUT/finetune.json"
+for seed in $(seq 1 "$FT_MODELS"); do
+    "$BIN" finetune --train "$DATA/train.parquet" --validation "$DATA/validation.parquet" \
+        --features-json "$DATA/features.json" --feature-set all --target target --base "$BASE" --seed "$seed" \
+        --time-budget "$FT_MINUTES" --out "$OUT/eraformer_s$seed.st" $THREADS_OPT >>"$OUT/finetune.json"
+    MODELS_FT="$MODELS_FT${MODELS_FT:+,}$OUT/eraformer_s$seed.st"
+done
 T_FT=$(( $(now) - T0 ))
 
 step "4/7 predict validation and live (context ensembles)"
 T0=$(now)
-"$BIN" predict --model "$OUT/eraformer.st" --data "$DATA/validation.parquet" \
+"$BIN" predict --model "$MODELS_FT" --data "$DATA/validation.parquet" \
     --context "$DATA/train.parquet,$DATA/validation.parquet" --out "$OUT/eraformer_validation.csv" $THREADS_OPT >/dev/null
 T_PV=$(( $(now) - T0 ))
-"$BIN" predict --model "$OUT/eraformer.st" --data "$DATA/live.parquet" \
+"$BIN" predict --model "$MODELS_FT" --data "$DATA/live.parquet" \
     --context "$DATA/train.parquet,$DATA/validation.parquet" --out "$OUT/eraformer_live.csv" $THREADS_OPT >/dev/null
 "$BIN" validate-submission "$OUT/eraformer_live.csv" --live "$DATA/live.parquet" >&2
 

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Recipe of models/mixture-d10.st (models/mixture-d10.md): the full mixture of function classes,
+# d = 10, rows layout, 4 layers x 128 (0.8 M parameters), batches of 64 tasks, Garg-style
+# curriculum (d 4 -> 10, every 200 steps), 45,000 steps on one thread (~80 min on an idle core).
+# Label noise on half of the tasks (relative sigma U[0.05, 0.5]), 10 % of tasks with missing
+# features, 5 % with labels quantised to Numerai's 5 bins; 20 % of tasks on Numerai-like inputs.
+# Then the weights-only export and the in-context evaluation of every class (1,280 tasks each),
+# noise-free and with label noise sigma = 0.25 (where the Bayes-optimal estimators are not exact).
+set -eu
+BIN=${ERAFORMER:-build/eraformer}
+OUT=${1:-mixture-d10}
+THREADS=${THREADS:-1}
+"$BIN" pretrain --layout rows \
+    --mixture linear=0.15,laplace=0.05,elasticnet=0.05,sparse=0.15,relu=0.15,tree=0.1,forest=0.1,timeseries=0.25 \
+    --x gaussian=0.8,numerai=0.2 --prior-params noise_prob=0.5,mask_prob=0.1,quantize_prob=0.05 \
+    --d 10 --points 21 --curriculum-every 200 --layers 4 --d-model 128 --heads 4 --batch 64 --lr 1e-3 \
+    --steps 45000 --eval-every 1000 --checkpoint-every 1000 --threads "$THREADS" --out "$OUT.train.st"
+"$BIN" export --model "$OUT.train.st" --out "$OUT.st"
+for c in linear laplace elasticnet sparse relu tree forest ar_drift regime lstm; do
+    "$BIN" icl-eval --model "$OUT.st" --class $c --tasks 1280 --threads "$THREADS" --csv "$OUT.$c.csv" --plot "$OUT.$c.svg"
+    "$BIN" icl-eval --model "$OUT.st" --class $c --tasks 1280 --threads "$THREADS" \
+        --prior-params noise_prob=1,noise_min=0.25,noise_max=0.25 --csv "$OUT.$c.noise.csv"
+done
+# out of distribution (20 in-context examples)
+"$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood scale-x=2 --csv "$OUT.ood.scale-x.csv"
+"$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood scale-y=3 --csv "$OUT.ood.scale-y.csv"
+"$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood skewed --csv "$OUT.ood.skewed.csv"
+"$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=linear+tree --csv "$OUT.ood.combo-linear-tree.csv"
+"$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=relu+sinusoid --csv "$OUT.ood.combo-relu-sinusoid.csv"
+"$BIN" icl-eval --model "$OUT.st" --class sinusoid --tasks 1280 --csv "$OUT.ood.sinusoid.csv"
