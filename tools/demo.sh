@@ -17,6 +17,7 @@ BIN=${ERAFORMER:-$HERE/build/eraformer}
 OUT=${1:-demo_out}
 FT_MINUTES=${FT_MINUTES:-3}
 FT_MODELS=${FT_MODELS:-3}
+PRETRAIN_STEPS_SET=${PRETRAIN_STEPS:-}   # set: pretrain the base here instead of the shipped one
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-300}
 XGB_TREES=${XGB_TREES:-2000}
 THREADS_OPT=""
@@ -41,12 +42,9 @@ step "1/7 synthetic Numerai-like data -> $DATA"
 "$BIN" synth --out "$DATA" >/dev/null
 
 step "2/7 base model"
-BASE=""
-for f in "$HERE"/models/mixture*.st; do  # a mixture-pretrained base; linear-only models are not one
-    if [ -f "$f" ]; then BASE=$f; break; fi
-done
-if [ -n "$BASE" ]; then
-    echo "demo: using the shipped model $BASE" >&2
+BASE=$HERE/models/mixture-numerai.st   # shipped: tools/recipes/mixture-numerai.sh, models/mixture-numerai.md
+if [ -f "$BASE" ] && [ -z "${PRETRAIN_STEPS_SET:-}" ]; then
+    echo "demo: using the shipped pretrained mixture model $BASE" >&2
 else
     BASE=$OUT/base.st
     if [ ! -f "$BASE" ]; then
