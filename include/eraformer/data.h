@@ -135,6 +135,10 @@ typedef struct ef_load_options {
                                  * (live) eras in shard 0. Row groups without a kept row are
                                  * never decoded */
     int era_shard;
+    int era_newest;             /* > 0: keep only the era_newest newest numeric eras among the
+                                 * rows the other filters keep (non-numeric eras dropped); for
+                                 * parquet an extra pass over the era column finds them, so
+                                 * older row groups are never decoded (weekly live context) */
     uint32_t data_types;        /* bitmask of 1u << ef_data_type; 0 = all */
     const char *require_target; /* drop rows whose value of this target is NaN */
 } ef_load_options;

@@ -34,7 +34,8 @@ static void usage(FILE *f) {
 "  --ensemble K          members per era (default: the model's, 4)\n"
 "  --context-rows N      context rows per member (default: as fine-tuned)\n"
 "  --embargo N           default: as fine-tuned\n"
-"  --window N            context from the N newest allowed eras (default: as fine-tuned)\n"
+"  --window N            context from the N newest allowed eras (default: as fine-tuned);\n"
+"                         for live data only the newest N+32 eras of --context are read\n"
 "  --seed N              member seed (default: the model's)\n"
 "  --threads N           OpenMP threads (default: all cores)\n"
 "\n"
@@ -173,7 +174,22 @@ int ef_cmd_predict(int argc, char **argv) {
     lo_q.n_features = lo_c.n_features;
     lo_q.no_targets = 1;
     fprintf(stderr, "predict: loading context (%d file(s)) and data (%d file(s))\n", nc, nd);
-    if (ef_dataset_load(&cds, cpaths, nc, &lo_c, &err) != EF_OK || ef_dataset_load(&qds, dpaths, nd, &lo_q, &err) != EF_OK) {
+    if (ef_dataset_load(&qds, dpaths, nd, &lo_q, &err) != EF_OK) {
+        status = ef_cli_fail(&err, NULL);
+        goto done;
+    }
+    /* live only, with a window: the context is the newest resolved eras, so only the newest
+     * eras of the context files are read (+32 for unresolved ones at the end: Numerai's newest
+     * validation eras have no targets yet) */
+    int all_live = qds.n_eras > 0;
+    for (int e = 0; e < qds.n_eras; e++) all_live &= qds.eras[e].num >= EF_ERA_LIVE_NUM;
+    for (int i = 0; i < nm; i++) all_live &= pos[i].window > 0;
+    if (all_live) {
+        int w = 0;
+        for (int i = 0; i < nm; i++) w = EF_MAX(w, pos[i].window);
+        lo_c.era_newest = w + 32;
+    }
+    if (ef_dataset_load(&cds, cpaths, nc, &lo_c, &err) != EF_OK) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }

@@ -354,7 +354,24 @@ ef_status ef_dataset_load(ef_dataset *ds, const char *const *paths, int n_paths,
                           const ef_load_options *opt, ef_error *err) {
     memset(ds, 0, sizeof *ds);
     EF_CHECK(n_paths > 0, err, EF_ERR_INVALID, "no files to load");
-    if (ends_with(paths[0], ".csv")) return ef_dataset_load_csv(ds, paths, n_paths, opt, err);
+    if (ends_with(paths[0], ".csv")) {
+        if (!opt || opt->era_newest <= 0) return ef_dataset_load_csv(ds, paths, n_paths, opt, err);
+        /* CSV: load, then keep the newest eras */
+        ef_load_options o2 = *opt;
+        o2.era_newest = 0;
+        EF_TRY(ef_dataset_load_csv(ds, paths, n_paths, &o2, err));
+        int d = 0, bound = 1;
+        for (int e = ds->n_eras - 1; e >= 0 && d < opt->era_newest; e--)
+            if (ds->eras[e].num < EF_ERA_LIVE_NUM) {
+                d++;
+                bound = ds->eras[e].num;
+            }
+        ef_load_options f2 = {0};
+        f2.era_min = bound;
+        ef_status st = ef_dataset_filter(ds, &f2, err);
+        if (st) ef_dataset_free(ds);
+        return st;
+    }
     for (int i = 0; i < n_paths; i++)
         EF_CHECK(!ends_with(paths[i], ".csv"), err, EF_ERR_INVALID,
                  "cannot mix CSV and parquet files (%s)", paths[i]);
@@ -368,6 +385,68 @@ ef_status ef_dataset_load(ef_dataset *ds, const char *const *paths, int n_paths,
     ef_strlist_free(fn, nf);
     ef_strlist_free(tn, nt);
     if (st) return st;
+    ef_load_options newest;
+    if (opt && opt->era_newest > 0) {
+        /* pass 0: the era numbers of the kept rows, then a lower bound that keeps the newest */
+        int cap = 0, n = 0, *nums = NULL;
+        for (int p = 0; p < n_paths && !st; p++) {
+            st = pq_file_open(&f, paths[p], ds->n_features, ds->feature_names, ds->n_targets, ds->target_names, opt,
+                              p == 0, err);
+            for (int rg = 0; !st && rg < ef_pq_num_row_groups(f.r); rg++) {
+                rg_meta m;
+                st = rg_meta_read(&f, rg, opt, 0, NULL, &m, err);
+                for (int64_t i = 0; !st && i < m.n && f.c_era >= 0; i++) {
+                    if (!m.keep[i] || (m.era.valid && !m.era.valid[i])) continue;
+                    const char *sv;
+                    size_t L;
+                    str_at(&m.era, i, &sv, &L);
+                    char nm[EF_ERA_NAME_MAX];
+                    if (L >= sizeof nm) L = sizeof nm - 1;
+                    memcpy(nm, sv, L);
+                    nm[L] = 0;
+                    int num = ef_era_parse(nm);
+                    if (num < 0 || (n > 0 && nums[n - 1] == num)) continue;   /* rows are era-grouped */
+                    if (n == cap) {
+                        int *g = ef_realloc(nums, (size_t)(cap ? 2 * cap : 256) * sizeof(int));
+                        if (!g) {
+                            st = EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+                            break;
+                        }
+                        nums = g;
+                        cap = cap ? 2 * cap : 256;
+                    }
+                    nums[n++] = num;
+                }
+                rg_meta_free(&m);
+            }
+            pq_file_close(&f);
+        }
+        newest = *opt;
+        newest.era_newest = 0;
+        if (!st) {
+            /* distinct numbers, descending: the era_newest-th is the bound */
+            for (int i = 1; i < n; i++)
+                for (int j = i; j > 0 && nums[j] > nums[j - 1]; j--) {
+                    int t = nums[j];
+                    nums[j] = nums[j - 1];
+                    nums[j - 1] = t;
+                }
+            int d = 0, bound = 0;
+            for (int i = 0; i < n; i++)
+                if (i == 0 || nums[i] != nums[i - 1]) {
+                    d++;
+                    bound = nums[i];
+                    if (d == opt->era_newest) break;
+                }
+            newest.era_min = EF_MAX(newest.era_min, bound > 0 ? bound : 1);
+        }
+        ef_free(nums);
+        opt = &newest;
+        if (st) {
+            ef_dataset_free(ds);
+            return st;
+        }
+    }
     /* pass 1: count the kept rows of every file */
     int64_t total = 0;
     size_t id_bytes = 0;

@@ -175,6 +175,18 @@ int main(void) {
     CHECK(run(EF_CLI " finetune --help", 0) == 0 && strstr(out, "--time-budget"));
     CHECK(run(EF_CLI " predict --help", 0) == 0 && strstr(out, "--ensemble"));
     CHECK(run(EF_CLI " baseline --help", 0) == 0 && strstr(out, "colsample"));
+    /* live with a window: only the newest window+32 eras of the context are read, and the live
+     * predictions are exactly those of a run that read everything */
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --window 5 --out " DIR "/lw.csv", 1) ==
+          0);
+    CHECK(strstr(out, "in 37 eras") != NULL);
+    CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet," DIR "/validation.parquet " CTX
+              " --window 5 --out " DIR "/lw2.csv", 1) == 0);
+    CHECK(strstr(out, "in 52 eras") != NULL);
+    CHECK(run("awk -F, 'NR==FNR{a[$1]=$2;next} FNR>1 && ($1 in a){n++; if (a[$1]!=$2) bad++} END{print n, bad+0}' " DIR
+              "/lw.csv " DIR "/lw2.csv", 0) == 0);
+    long n_live = 0, n_bad = -1;
+    CHECK(sscanf(out, "%ld %ld", &n_live, &n_bad) == 2 && n_live > 10 && n_bad == 0);
     /* feature engineering and the correlation loss: stored in the sidecar, used by predict */
     CHECK(run(EF_CLI " finetune " TINY " --feature-transform rankgauss --feature-groups --loss corr --era-every 2 --steps 4 "
               "--eval-every 2 --out " DIR "/fe.st", 1) == 0);

@@ -73,6 +73,26 @@ static void test_filters(const ef_dataset *full, const char *const *paths) {
     CHECK_OK(ef_dataset_load(&d, paths, 3, &o, &err));
     CHECK(!strcmp(d.eras[0].name, "0002") && !strcmp(d.eras[1].name, "0006"));
     ef_dataset_free(&d);
+    /* the newest 3 numeric eras only (live dropped), as the last 3 numeric eras of the full data */
+    o = (ef_load_options){0};
+    o.era_newest = 3;
+    CHECK_OK(ef_dataset_load(&d, paths, 3, &o, &err));
+    {
+        int nn = 0, last = -1;
+        for (int e = 0; e < full->n_eras; e++)
+            if (full->eras[e].num < EF_ERA_LIVE_NUM) nn++, last = e;
+        CHECK(d.n_eras == 3 && last >= 2);
+        if (d.n_eras == 3 && last >= 2) {
+            CHECK(!strcmp(d.eras[0].name, full->eras[last - 2].name) && !strcmp(d.eras[2].name, full->eras[last].name));
+            CHECK(d.n_rows == full->eras[last - 2].count + full->eras[last - 1].count + full->eras[last].count);
+        }
+        CHECK(is_subsequence(&d, full));
+        ef_dataset_free(&d);
+        o.era_newest = 1000;   /* more than there are: every numeric era */
+        CHECK_OK(ef_dataset_load(&d, paths, 3, &o, &err));
+        CHECK(d.n_eras == nn);
+        ef_dataset_free(&d);
+    }
     /* era shards (MPI ranks): 3 shards partition the rows, each shard holds whole eras with
      * num % 3 == shard, live only in shard 0, and each is a subsequence of the full data */
     {
