@@ -26,5 +26,6 @@ done
 "$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood scale-y=3 --csv "$OUT.ood.scale-y.csv"
 "$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood skewed --csv "$OUT.ood.skewed.csv"
 "$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=linear+tree --csv "$OUT.ood.combo-linear-tree.csv"
-"$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=relu+sinusoid --csv "$OUT.ood.combo-relu-sinusoid.csv"
+"$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=relu+forest --csv "$OUT.ood.combo-relu-forest.csv"
 "$BIN" icl-eval --model "$OUT.st" --class sinusoid --tasks 1280 --csv "$OUT.ood.sinusoid.csv"
+"$BIN" icl-eval --model "$OUT.st" --class quadratic --tasks 1280 --csv "$OUT.ood.quadratic.csv"
