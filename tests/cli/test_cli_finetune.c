@@ -210,6 +210,14 @@ int main(void) {
     /* models that read different inputs cannot be ensembled */
     CHECK(run(EF_CLI " predict --model " DIR "/fe.st," DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 0) ==
           2);
+    /* a damaged sidecar is refused with a message naming the file and the field, exit 1 */
+    CHECK(run("cp " DIR "/fe.st " DIR "/bad.st && sed 's/\"feature_groups\":.*/\"feature_groups\": [[0, 999]]/' " DIR
+              "/fe.st.json > " DIR "/bad.st.json", 0) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/bad.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 1) == 1);
+    CHECK(strstr(out, "bad.st.json") && strstr(out, "feature_groups[0]"));
+    CHECK(run("sed 's/\"rankgauss\"/\"zscore\"/' " DIR "/fe.st.json > " DIR "/bad.st.json", 0) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/bad.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 1) == 1);
+    CHECK(strstr(out, "feature_transform") != NULL);
     CHECK(run(EF_CLI " finetune " TINY " --feature-transform zscore --out " DIR "/e.st", 0) == 2);
     CHECK(run(EF_CLI " finetune " TINY " --loss mae --out " DIR "/e.st", 0) == 2);
     CHECK(run(EF_CLI " finetune " TINY " --era-every 0 --out " DIR "/e.st", 0) == 2);
