@@ -61,6 +61,10 @@ void ef_residual_backward(float *da, float *db, const float *dout, size_t n);
  * exp (relative error < 1e-6) and a fixed summation order: results do not depend on
  * threads. n >= 0; if n == 0 and extra == -INFINITY the sum is 0. */
 float ef_softmax_exp_row(float *s, long n, float extra, float *e_extra);
+/* One block of an online (blocked) softmax row: m = max(*m_io, s[0..n)), s[i] <- exp(s[i] - m),
+ * *rescale <- exp(*m_io - m) (what the earlier blocks' sums and outputs must be multiplied by;
+ * 0 when *m_io was -INFINITY), *m_io <- m; returns the sum of the block's exps. */
+float ef_softmax_exp_block(float *s, long n, float *m_io, float *rescale);
 /* The same with expf and a sequential sum (the reference). */
 float ef_softmax_exp_row_ref(float *s, long n, float extra, float *e_extra);
 

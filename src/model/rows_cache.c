@@ -14,6 +14,9 @@
 #endif
 
 #define QCHUNK 512   /* query rows per pass through the network */
+#ifndef KBLOCK
+#define KBLOCK 512   /* context keys per online-softmax block */
+#endif
 #ifndef ACHUNK
 #define ACHUNK 128   /* query rows per attention work item (amortises BLAS's packing of K, V) */
 #endif
@@ -23,7 +26,7 @@ struct ef_rows_cache {
     int max_ctx, rows_cap, n_ctx, nth, C, L, NH, hs, D, F;
     float *Kc, *Vc;          /* (L, NH, max_ctx, hs) */
     float *u, *res, *ln, *qkv, *atty, *proj, *fch, *mean, *rstd, *out;
-    float *scratch;          /* per thread: ACHUNK·(max_ctx+1) + 2·ACHUNK·hs + ACHUNK */
+    float *scratch;          /* per thread: ACHUNK·KBLOCK + 2·ACHUNK·hs + 2·ACHUNK */
     size_t per_thread;
 };
 
@@ -58,7 +61,7 @@ ef_status ef_rows_cache_create(ef_rows_cache **out, const ef_model *m, int max_c
 #endif
     c->nth = nth;
     size_t R = (size_t)c->rows_cap, C = (size_t)c->C, kv = (size_t)c->L * max_ctx * C;
-    c->per_thread = (size_t)ACHUNK * (max_ctx + 1) + 2 * (size_t)ACHUNK * c->hs + ACHUNK + 16;
+    c->per_thread = (size_t)ACHUNK * KBLOCK + 2 * (size_t)ACHUNK * c->hs + 2 * ACHUNK + 16;
     c->Kc = ef_malloc_aligned((kv ? kv : 1) * 4);
     c->Vc = ef_malloc_aligned((kv ? kv : 1) * 4);
     c->u = ef_malloc_aligned(R * c->F * 4);
@@ -82,7 +85,9 @@ ef_status ef_rows_cache_create(ef_rows_cache **out, const ef_model *m, int max_c
 }
 
 /* qkv (n,3C) of the rows being processed -> out (n,C). Each row attends the n_ctx cached
- * keys/values of layer l and, when self_extra, also itself. */
+ * keys/values of layer l and, when self_extra, also itself. The keys are taken in blocks of
+ * KBLOCK with an online softmax (running max and sum per row, earlier output rescaled), so a
+ * block's scores stay in L2 between the two GEMMs. */
 static void attend(ef_rows_cache *c, int l, float *out, const float *qkv, int n, int self_extra) {
     int C = c->C, hs = c->hs, NH = c->NH, nc = c->n_ctx;
     float scale = 1.0f / sqrtf((float)hs);
@@ -92,37 +97,47 @@ static void attend(ef_rows_cache *c, int l, float *out, const float *qkv, int n,
     for (int w = 0; w < nwork; w++) {
         int ch = w / NH, h = w % NH, tid = ef_thread_id();
         int r0 = ch * ACHUNK, rn = EF_MIN(ACHUNK, n - r0);
-        float *S = c->scratch + (size_t)tid * c->per_thread, *Q = S + (size_t)ACHUNK * (c->max_ctx + 1), *O = Q + (size_t)ACHUNK * hs;
-        for (int r = 0; r < rn; r++) memcpy(Q + (size_t)r * hs, qkv + (size_t)(r0 + r) * 3 * C + (size_t)h * hs, (size_t)hs * 4);
+        float *S = c->scratch + (size_t)tid * c->per_thread, *Q = S + (size_t)ACHUNK * KBLOCK, *O = Q + (size_t)ACHUNK * hs;
+        float *mrow = O + (size_t)ACHUNK * hs, *lrow = mrow + ACHUNK;
         const float *Kh = Kl + (size_t)h * c->max_ctx * hs, *Vh = Vl + (size_t)h * c->max_ctx * hs;
-        int ld = nc + 1;
-        if (nc > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rn, nc, hs, scale, Q, hs, Kh, hs, 0.0f, S, ld);
-        /* unnormalised softmax rows; the 1/sum is applied to the rows of O */
-        float *inv = O + (size_t)ACHUNK * hs;
         for (int r = 0; r < rn; r++) {
-            float *srow = S + (size_t)r * ld;
-            const float *q = Q + (size_t)r * hs, *kself = qkv + (size_t)(r0 + r) * 3 * C + C + (size_t)h * hs;
-            float self = -INFINITY;
-            if (self_extra) {
-                self = 0.0f;
+            const float *q = qkv + (size_t)(r0 + r) * 3 * C + (size_t)h * hs;
+            memcpy(Q + (size_t)r * hs, q, (size_t)hs * 4);
+            float *o = O + (size_t)r * hs;
+            if (self_extra) {   /* the row's own key/value first: weight exp(0) = 1 */
+                const float *kself = q + C, *vself = q + 2 * C;
+                float self = 0.0f;
                 for (int i = 0; i < hs; i++) self += q[i] * kself[i];
-                self *= scale;
+                mrow[r] = self * scale;
+                lrow[r] = 1.0f;
+                memcpy(o, vself, (size_t)hs * 4);
+            } else {
+                mrow[r] = -INFINITY;
+                lrow[r] = 0.0f;
+                memset(o, 0, (size_t)hs * 4);
             }
-            float pself;
-            float sum = ef_softmax_exp_row(srow, nc, self, &pself);
-            srow[nc] = pself;
-            inv[r] = sum > 0.0f ? 1.0f / sum : 0.0f;
         }
-        if (nc > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rn, hs, nc, 1.0f, S, ld, Vh, hs, 0.0f, O, hs);
-        else memset(O, 0, (size_t)rn * hs * 4);
+        for (int k0 = 0; k0 < nc; k0 += KBLOCK) {
+            int nb = EF_MIN(KBLOCK, nc - k0);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rn, nb, hs, scale, Q, hs, Kh + (size_t)k0 * hs, hs, 0.0f, S,
+                        KBLOCK);
+            for (int r = 0; r < rn; r++) {
+                float resc;
+                float sum = ef_softmax_exp_block(S + (size_t)r * KBLOCK, nb, &mrow[r], &resc);
+                lrow[r] = lrow[r] * resc + sum;
+                if (resc != 1.0f) {
+                    float *o = O + (size_t)r * hs;
+                    for (int i = 0; i < hs; i++) o[i] *= resc;
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rn, hs, nb, 1.0f, S, KBLOCK, Vh + (size_t)k0 * hs, hs, 1.0f,
+                        O, hs);
+        }
         for (int r = 0; r < rn; r++) {
-            float *o = O + (size_t)r * hs, p = S[(size_t)r * ld + nc];
-            const float *vself = qkv + (size_t)(r0 + r) * 3 * C + 2 * C + (size_t)h * hs;
+            const float *o = O + (size_t)r * hs;
+            float inv = lrow[r] > 0.0f ? 1.0f / lrow[r] : 0.0f;
             float *dst = out + (size_t)(r0 + r) * C + (size_t)h * hs;
-            if (self_extra)
-                for (int i = 0; i < hs; i++) dst[i] = (o[i] + p * vself[i]) * inv[r];
-            else
-                for (int i = 0; i < hs; i++) dst[i] = o[i] * inv[r];
+            for (int i = 0; i < hs; i++) dst[i] = o[i] * inv;
         }
     }
 }

@@ -65,3 +65,17 @@ float ef_softmax_exp_row_ref(float *s, long n, float extra, float *e_extra) {
     if (e_extra) *e_extra = ex;
     return sum + ex;
 }
+
+float ef_softmax_exp_block(float *s, long n, float *m_io, float *rescale) {
+    float m_old = *m_io, m = row_max(s, n, m_old);
+    if (m == -INFINITY) {
+        *rescale = 1.0f;
+        return 0.0f;
+    }
+    float sum = row_exp_sum(s, n, m);
+    float r = 0.0f;
+    if (m_old != -INFINITY) EXP_NEG(m - m_old, r);
+    *rescale = r;
+    *m_io = m;
+    return sum;
+}

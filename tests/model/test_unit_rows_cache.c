@@ -66,6 +66,7 @@ int main(void) {
     check(37, 50, 7);
     check(0, 5, 4);
     check(70, 600, 5);   /* several attention chunks, two query passes */
+    check(1100, 40, 6);  /* three online-softmax key blocks (512 keys each) */
     /* an interleaved model is refused */
     ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, 3, 4};
     ef_model *m;

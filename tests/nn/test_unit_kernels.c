@@ -116,6 +116,25 @@ static void test_softmax_row(void) {
         }
     }
     CHECKF(worst < 1e-6, "softmax row: max relative error %.3g", worst);
+    /* blocked (online) softmax: blocks of 16 with rescaling give the row's normalised values */
+    {
+        enum { N = 70 };
+        float a[N], b[N], e;
+        for (int i = 0; i < N; i++) a[i] = b[i] = (float)(6.0 * ef_rng_normal(&rng)) + (i > 40 ? 9.0f : 0.0f);
+        float sb = ef_softmax_exp_row_ref(b, N, -INFINITY, &e);
+        float m = -INFINITY, l = 0, w[N];   /* w: each element's accumulated rescaling */
+        for (int i = 0; i < N; i++) w[i] = 1.0f;
+        for (int k0 = 0; k0 < N; k0 += 16) {
+            int nb = N - k0 < 16 ? N - k0 : 16;
+            float resc;
+            float sum = ef_softmax_exp_block(a + k0, nb, &m, &resc);
+            l = l * resc + sum;
+            for (int i = 0; i < k0; i++) w[i] *= resc;
+        }
+        double wb = 0;
+        for (int i = 0; i < N; i++) wb = fmax(wb, fabs(a[i] * w[i] / l - b[i] / sb));
+        CHECKF(wb < 1e-6, "blocked softmax: max |p - p_ref| %.3g", wb);
+    }
     /* very negative logits underflow to (almost) zero, not NaN */
     float s[3] = {0.0f, -200.0f, -1e30f}, e;
     float sum = ef_softmax_exp_row(s, 3, -INFINITY, &e);
