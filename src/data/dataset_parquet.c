@@ -350,6 +350,24 @@ static ef_status resolve_names(const char *path0, const ef_load_options *opt, ch
     return st;
 }
 
+static int cmp_int_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x < y) - (x > y);
+}
+
+/* era_newest: the smallest of the `newest` largest distinct numbers in nums (sorted in place);
+ * 1 when there are none. */
+static int newest_era_bound(int *nums, int n, int newest) {
+    qsort(nums, (size_t)n, sizeof *nums, cmp_int_desc);
+    int d = 0, bound = 1;
+    for (int i = 0; i < n && d < newest; i++)
+        if (i == 0 || nums[i] != nums[i - 1]) {
+            d++;
+            bound = nums[i];
+        }
+    return bound;
+}
+
 ef_status ef_dataset_load(ef_dataset *ds, const char *const *paths, int n_paths,
                           const ef_load_options *opt, ef_error *err) {
     memset(ds, 0, sizeof *ds);
@@ -360,15 +378,14 @@ ef_status ef_dataset_load(ef_dataset *ds, const char *const *paths, int n_paths,
         ef_load_options o2 = *opt;
         o2.era_newest = 0;
         EF_TRY(ef_dataset_load_csv(ds, paths, n_paths, &o2, err));
-        int d = 0, bound = 1;
-        for (int e = ds->n_eras - 1; e >= 0 && d < opt->era_newest; e--)
-            if (ds->eras[e].num < EF_ERA_LIVE_NUM) {
-                d++;
-                bound = ds->eras[e].num;
-            }
+        int *nums = ef_malloc((size_t)(ds->n_eras > 0 ? ds->n_eras : 1) * sizeof(int)), n = 0;
+        ef_status st = nums ? EF_OK : EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+        for (int e = 0; nums && e < ds->n_eras; e++)
+            if (ds->eras[e].num < EF_ERA_LIVE_NUM) nums[n++] = ds->eras[e].num;
         ef_load_options f2 = {0};
-        f2.era_min = bound;
-        ef_status st = ef_dataset_filter(ds, &f2, err);
+        if (!st) f2.era_min = newest_era_bound(nums, n, opt->era_newest);
+        ef_free(nums);
+        if (!st) st = ef_dataset_filter(ds, &f2, err);
         if (st) ef_dataset_free(ds);
         return st;
     }
@@ -423,23 +440,7 @@ ef_status ef_dataset_load(ef_dataset *ds, const char *const *paths, int n_paths,
         }
         newest = *opt;
         newest.era_newest = 0;
-        if (!st) {
-            /* distinct numbers, descending: the era_newest-th is the bound */
-            for (int i = 1; i < n; i++)
-                for (int j = i; j > 0 && nums[j] > nums[j - 1]; j--) {
-                    int t = nums[j];
-                    nums[j] = nums[j - 1];
-                    nums[j - 1] = t;
-                }
-            int d = 0, bound = 0;
-            for (int i = 0; i < n; i++)
-                if (i == 0 || nums[i] != nums[i - 1]) {
-                    d++;
-                    bound = nums[i];
-                    if (d == opt->era_newest) break;
-                }
-            newest.era_min = EF_MAX(newest.era_min, bound > 0 ? bound : 1);
-        }
+        if (!st) newest.era_min = EF_MAX(newest.era_min, newest_era_bound(nums, n, opt->era_newest));
         ef_free(nums);
         opt = &newest;
         if (st) {

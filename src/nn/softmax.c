@@ -34,17 +34,26 @@ EF_CLONES static float row_exp_sum(float *restrict s, long n, float m) {
     return sum;
 }
 
-float ef_softmax_exp_row(float *s, long n, float extra, float *e_extra) {
-    float m = row_max(s, n, extra);
-    if (m == -INFINITY) {   /* nothing to attend */
-        if (e_extra) *e_extra = 0.0f;
+float ef_softmax_exp_block(float *s, long n, float *m_io, float *rescale) {
+    float m_old = *m_io, m = row_max(s, n, m_old);
+    if (m == -INFINITY) {
+        *rescale = 1.0f;
         return 0.0f;
     }
     float sum = row_exp_sum(s, n, m);
-    float ex = 0.0f;
-    if (extra != -INFINITY) {
-        EXP_NEG(m - extra, ex);
-    }
+    float r = 0.0f;
+    if (m_old != -INFINITY) EXP_NEG(m - m_old, r);
+    *rescale = r;
+    *m_io = m;
+    return sum;
+}
+
+/* A row with an extra logit is one block of the online softmax started at that logit: the
+ * block's rescale factor exp(extra - max) is the extra logit's own weight. */
+float ef_softmax_exp_row(float *s, long n, float extra, float *e_extra) {
+    float m = extra, ex;
+    float sum = ef_softmax_exp_block(s, n, &m, &ex);
+    if (m == -INFINITY) ex = 0.0f;   /* nothing to attend */
     if (e_extra) *e_extra = ex;
     return sum + ex;
 }
@@ -64,18 +73,4 @@ float ef_softmax_exp_row_ref(float *s, long n, float extra, float *e_extra) {
     float ex = extra == -INFINITY ? 0.0f : expf(extra - m);
     if (e_extra) *e_extra = ex;
     return sum + ex;
-}
-
-float ef_softmax_exp_block(float *s, long n, float *m_io, float *rescale) {
-    float m_old = *m_io, m = row_max(s, n, m_old);
-    if (m == -INFINITY) {
-        *rescale = 1.0f;
-        return 0.0f;
-    }
-    float sum = row_exp_sum(s, n, m);
-    float r = 0.0f;
-    if (m_old != -INFINITY) EXP_NEG(m - m_old, r);
-    *rescale = r;
-    *m_io = m;
-    return sum;
 }

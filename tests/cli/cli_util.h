@@ -3,6 +3,7 @@
 #ifndef EF_CLI_UTIL_H
 #define EF_CLI_UTIL_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,14 @@ static inline char *cli_slurp(const char *path) {
     size_t n;
     if (ef_file_read_all(path, &d, &n, NULL) != EF_OK) return NULL;
     return d;
+}
+
+/* The number after "key": in a JSON text (a command's summary line), or NaN. */
+static inline double cli_json_number(const char *json, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
 }
 
 static inline int cli_files_equal(const char *a, const char *b) {

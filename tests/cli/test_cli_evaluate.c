@@ -28,22 +28,6 @@ static double table_value(const char *key) {
     return strtod(p + strlen(pat), NULL);
 }
 
-/* number after "key": in a JSON text */
-static double json_value(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    if (!p) return NAN;
-    return strtod(p + strlen(pat), NULL);
-}
-
-static char *slurp(const char *path) {
-    char *d = NULL;
-    size_t n;
-    if (ef_file_read_all(path, &d, &n, NULL) != EF_OK) return NULL;
-    return d;
-}
-
 static void write_golden(void) {
     const double pred[12] = {0.1, 0.5, 0.5, 0.3, 0.9, 0.2, 0.7, 0.7, 0.4, 0.6, 0.8, 0.05};
     const double target[12] = {0.25, 0.5, 0.75, 0.5, 1.0, 0.0, 0.75, 0.5, 0.25, 0.5, 1.0, 0.0};
@@ -82,14 +66,14 @@ static void test_golden(void) {
         CHECKF(q && q >= prev, "%s missing or out of order", order[i]);
         if (q) prev = q;
     }
-    char *js = slurp(DIR "/golden_out/summary.json");
+    char *js = cli_slurp(DIR "/golden_out/summary.json");
     CHECK(js != NULL);
     if (js) {
-        CHECK_NEAR(json_value(js, "corr_mean"), 0.8843076118427499, 0, 1e-12);
-        CHECK_NEAR(json_value(js, "mmc_mean"), 0.09571909818690978, 0, 1e-12);
-        CHECK_NEAR(json_value(js, "fnc_mean"), 0.16756376722678765, 0, 1e-10);
-        CHECK_NEAR(json_value(js, "max_feature_exposure"), 0.7331078543780469, 0, 1e-7);
-        CHECK_NEAR(json_value(js, "eras"), 1, 0, 0);
+        CHECK_NEAR(cli_json_number(js, "corr_mean"), 0.8843076118427499, 0, 1e-12);
+        CHECK_NEAR(cli_json_number(js, "mmc_mean"), 0.09571909818690978, 0, 1e-12);
+        CHECK_NEAR(cli_json_number(js, "fnc_mean"), 0.16756376722678765, 0, 1e-10);
+        CHECK_NEAR(cli_json_number(js, "max_feature_exposure"), 0.7331078543780469, 0, 1e-7);
+        CHECK_NEAR(cli_json_number(js, "eras"), 1, 0, 0);
         CHECK(strstr(js, "\"feature_f3\":") != NULL);
         free(js);
     }
@@ -141,7 +125,7 @@ static void test_multi(void) {
     CHECK(corr > 0.05 && corr < 0.6);          /* the predictions use feature_a like the target */
     CHECK_NEAR(mmc, 0.0, 1e-6, 0);             /* MMC against itself */
     CHECK_NEAR(table_value("eras"), 11, 0, 0); /* the era without targets is not scored */
-    char *csv = slurp(DIR "/multi_out/per_era.csv");
+    char *csv = cli_slurp(DIR "/multi_out/per_era.csv");
     CHECK(csv != NULL);
     if (csv) {
         int lines = 0;
@@ -151,7 +135,7 @@ static void test_multi(void) {
         CHECK(strstr(csv, "\n0012,60,,") != NULL);   /* NaN corr is an empty field */
         free(csv);
     }
-    char *html = slurp(DIR "/multi_out/report.html");
+    char *html = cli_slurp(DIR "/multi_out/report.html");
     CHECK(html != NULL);
     if (html) {
         int svgs = 0;
@@ -198,7 +182,7 @@ static void test_era_order(void) {
     int rc = run(EF_CLI " evaluate --predictions " DIR "/eras_preds.csv --data " DIR "/eras.csv"
                  " --out " DIR "/eras_out", 0);
     CHECK(rc == 0);
-    char *csv = slurp(DIR "/eras_out/per_era.csv");
+    char *csv = cli_slurp(DIR "/eras_out/per_era.csv");
     CHECK(csv != NULL);
     if (csv) {
         char *a = strstr(csv, "\nera1,"), *b = strstr(csv, "\nera2,"), *c = strstr(csv, "\nera10,");

@@ -23,13 +23,6 @@ static char out[1 << 16];
 /* Runs a shell command, captures stdout (stderr appended when err2 is set), returns exit code. */
 static int run(const char *cmd, int err2) { return cli_capture(cmd, err2, out, sizeof out); }
 
-static double json_value(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
 static int exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -63,16 +56,6 @@ static long read_preds(const char *path, double *vals, long cap) {
     return n;
 }
 
-static int files_equal(const char *a, const char *b) {
-    char *da = NULL, *db = NULL;
-    size_t na = 0, nb = 0;
-    int eq = ef_file_read_all(a, &da, &na, NULL) == EF_OK && ef_file_read_all(b, &db, &nb, NULL) == EF_OK && na == nb &&
-             !memcmp(da, db, na);
-    ef_free(da);
-    ef_free(db);
-    return eq;
-}
-
 static double vals[100000], vals2[100000];
 
 int main(void) {
@@ -81,16 +64,16 @@ int main(void) {
 
     /* fine-tune (wide read-in) */
     CHECK(run(EF_CLI " finetune " TINY " --steps 6 --eval-every 3 --out " DIR "/m.st", 0) == 0);
-    CHECK(isfinite(json_value(out, "best_validation_corr")));
-    CHECK(json_value(out, "steps") == 6);
+    CHECK(isfinite(cli_json_number(out, "best_validation_corr")));
+    CHECK(cli_json_number(out, "steps") == 6);
     CHECK(exists(DIR "/m.st") && exists(DIR "/m.st.json") && exists(DIR "/m.st.last.st"));
     CHECK(run("grep -c val_corr_mean " DIR "/m.st.log.jsonl", 0) == 0 && atoi(out) == 2);
 
     /* predict validation and live */
     CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/validation.parquet " CTX " --out " DIR "/val.csv", 0) == 0);
     long nv = read_preds(DIR "/val.csv", vals, 100000);
-    CHECK(nv > 0 && nv == (long)json_value(out, "rows"));
-    CHECK(json_value(out, "eras") == 12);
+    CHECK(nv > 0 && nv == (long)cli_json_number(out, "rows"));
+    CHECK(cli_json_number(out, "eras") == 12);
     CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/live.csv", 0) == 0);
     long nl = read_preds(DIR "/live.csv", vals, 100000);
     CHECK(nl > 10);
@@ -105,23 +88,23 @@ int main(void) {
 
     /* deterministic; ensemble size changes the predictions */
     CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/live2.csv", 0) == 0);
-    CHECK(files_equal(DIR "/live.csv", DIR "/live2.csv"));
+    CHECK(cli_files_equal(DIR "/live.csv", DIR "/live2.csv"));
     CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --ensemble 1 --out " DIR "/live1.csv", 0) == 0);
     CHECK(read_preds(DIR "/live1.csv", vals2, 100000) == nl);
-    CHECK(!files_equal(DIR "/live.csv", DIR "/live1.csv"));
+    CHECK(!cli_files_equal(DIR "/live.csv", DIR "/live1.csv"));
     /* parquet output */
     CHECK(run(EF_CLI " predict --model " DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/live.parquet.out.parquet", 0) == 0);
     CHECK(exists(DIR "/live.parquet.out.parquet"));
 
     /* resume continues from the last state */
     CHECK(run(EF_CLI " finetune " TINY " --steps 9 --eval-every 3 --out " DIR "/m.st --resume " DIR "/m.st.last.st", 0) == 0);
-    CHECK(json_value(out, "steps") == 9);
+    CHECK(cli_json_number(out, "steps") == 9);
     CHECK(run("grep -c val_corr_mean " DIR "/m.st.log.jsonl", 0) == 0 && atoi(out) == 3);
 
     /* time budget: stops cleanly and still leaves an evaluated best checkpoint */
     CHECK(run(EF_CLI " finetune " TINY " --steps 1000000 --eval-every 1000 --time-budget 0.002 --out " DIR "/tb.st", 0) == 0);
     CHECK(strstr(out, "\"time budget\"") != NULL);
-    CHECK(json_value(out, "steps") < 1000000);
+    CHECK(cli_json_number(out, "steps") < 1000000);
     CHECK(exists(DIR "/tb.st") && exists(DIR "/tb.st.json"));
 
     /* weighted targets: a _60 target gives the 16-era embargo by default; jasper is NaN in
@@ -141,10 +124,10 @@ int main(void) {
 
     /* weight averaging: the averaged weights are evaluated and saved, --resume restarts it */
     CHECK(run(EF_CLI " finetune " TINY " --ema 0.9 --steps 4 --eval-every 2 --out " DIR "/ema.st", 0) == 0);
-    CHECK(json_value(out, "steps") == 4 && isfinite(json_value(out, "best_validation_corr")));
+    CHECK(cli_json_number(out, "steps") == 4 && isfinite(cli_json_number(out, "best_validation_corr")));
     CHECK(run(EF_CLI " finetune " TINY " --ema 0.9 --steps 6 --eval-every 2 --out " DIR "/ema.st --resume " DIR
               "/ema.st.last.st", 0) == 0);
-    CHECK(json_value(out, "steps") == 6);
+    CHECK(cli_json_number(out, "steps") == 6);
     CHECK(run(EF_CLI " finetune " TINY " --ema 1 --out " DIR "/e.st", 0) == 2);
 
     /* subset read-in */
@@ -190,23 +173,23 @@ int main(void) {
     /* feature engineering and the correlation loss: stored in the sidecar, used by predict */
     CHECK(run(EF_CLI " finetune " TINY " --feature-transform rankgauss --feature-groups --loss corr --era-every 2 --steps 4 "
               "--eval-every 2 --out " DIR "/fe.st", 1) == 0);
-    CHECK(isfinite(json_value(out, "best_validation_corr")));
+    CHECK(isfinite(cli_json_number(out, "best_validation_corr")));
     CHECK(run("grep -c '\"feature_transform\":[[:space:]]*\"rankgauss\"' " DIR "/fe.st.json", 0) == 0 && atoi(out) == 1);
     CHECK(run("tr -d ' \\n\\t' < " DIR "/fe.st.json | grep -o '\"feature_groups\":\\[\\[[0-9]' ", 0) == 0);
     CHECK(run(EF_CLI " predict --model " DIR "/fe.st --data " DIR "/live.parquet " CTX " --out " DIR "/felive.csv", 0) == 0);
     CHECK(run(EF_CLI " validate-submission " DIR "/felive.csv --live " DIR "/live.parquet", 0) == 0);
     /* the model reads the features and the group aggregates: predictions differ from the
      * plain model's */
-    CHECK(!files_equal(DIR "/felive.csv", DIR "/live.csv"));
+    CHECK(!cli_files_equal(DIR "/felive.csv", DIR "/live.csv"));
     /* two models (different seeds) ensembled by predict: a valid submission that differs from
      * either model's own */
     CHECK(run(EF_CLI " finetune " TINY " --feature-transform rankgauss --feature-groups --loss corr --era-every 2 --steps 4 "
               "--eval-every 2 --seed 5 --out " DIR "/fe2.st", 1) == 0);
     CHECK(run(EF_CLI " predict --model " DIR "/fe.st," DIR "/fe2.st --data " DIR "/live.parquet " CTX " --out " DIR
               "/ens.csv", 0) == 0);
-    CHECK(json_value(out, "models") == 2);
+    CHECK(cli_json_number(out, "models") == 2);
     CHECK(run(EF_CLI " validate-submission " DIR "/ens.csv --live " DIR "/live.parquet", 0) == 0);
-    CHECK(!files_equal(DIR "/ens.csv", DIR "/felive.csv"));
+    CHECK(!cli_files_equal(DIR "/ens.csv", DIR "/felive.csv"));
     /* models that read different inputs cannot be ensembled */
     CHECK(run(EF_CLI " predict --model " DIR "/fe.st," DIR "/m.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 0) ==
           2);

@@ -69,13 +69,6 @@ static double last_value(const char *path, const char *key, int *count) {
     return v;
 }
 
-static double json_value(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
 static int count_lines(const char *s, const char *needle) {
     int n = 0;
     for (const char *p = s; (p = strstr(p, needle)); p++) n++;
@@ -140,13 +133,13 @@ int main(void) {
     /* resume across rank counts: 1 rank -> 2 ranks, 2 ranks -> 1 rank */
     CHECK(cli_capture(MPI2 EF_CLI ARGS " --steps 20 --resume " DIR "/one.st.last.st --out " DIR "/one.st 2>/dev/null", 0,
                       out, sizeof out) == 0);
-    CHECK(json_value(out, "steps") == 20);
+    CHECK(cli_json_number(out, "steps") == 20);
     int nl = 0;
     last_value(DIR "/one.st.log.jsonl", "loss", &nl);
     CHECKF(nl == 20, "1 -> 2 ranks: %d training steps logged (10 + 10)", nl);
     CHECK(cli_capture(EF_CLI ARGS " --steps 15 --resume " DIR "/two.st.last.st --out " DIR "/two.st 2>/dev/null", 0, out,
                       sizeof out) == 0);
-    CHECK(json_value(out, "steps") == 15);
+    CHECK(cli_json_number(out, "steps") == 15);
     last_value(DIR "/two.st.log.jsonl", "loss", &nl);
     CHECKF(nl == 15, "2 -> 1 ranks: %d training steps logged (10 + 5)", nl);
 

@@ -16,15 +16,4 @@ THREADS=${THREADS:-1}
     --d 5 --points 11 --curriculum-every 200 --layers 4 --d-model 128 --heads 4 --batch 64 --lr 1e-3 \
     --steps 30000 --eval-every 1000 --checkpoint-every 1000 --threads "$THREADS" --out "$OUT.train.st"
 "$BIN" export --model "$OUT.train.st" --out "$OUT.st"
-for c in linear laplace elasticnet sparse relu tree forest; do
-    "$BIN" icl-eval --model "$OUT.st" --class $c --tasks 1280 --threads "$THREADS" --csv "$OUT.$c.csv" --plot "$OUT.$c.svg"
-    "$BIN" icl-eval --model "$OUT.st" --class $c --tasks 1280 --threads "$THREADS" \
-        --prior-params noise_prob=1,noise_min=0.25,noise_max=0.25 --csv "$OUT.$c.noise.csv"
-done
-"$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood scale-x=2 --csv "$OUT.ood.scale-x.csv"
-"$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood scale-y=3 --csv "$OUT.ood.scale-y.csv"
-"$BIN" icl-eval --model "$OUT.st" --class linear --tasks 1280 --ood skewed --csv "$OUT.ood.skewed.csv"
-"$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=linear+tree --csv "$OUT.ood.combo-linear-tree.csv"
-"$BIN" icl-eval --model "$OUT.st" --tasks 1280 --ood combo=relu+forest --csv "$OUT.ood.combo-relu-forest.csv"
-"$BIN" icl-eval --model "$OUT.st" --class sinusoid --tasks 1280 --csv "$OUT.ood.sinusoid.csv"
-"$BIN" icl-eval --model "$OUT.st" --class quadratic --tasks 1280 --csv "$OUT.ood.quadratic.csv"
+THREADS=$THREADS ERAFORMER="$BIN" "$(dirname "$0")/icl-eval-all.sh" "$OUT.st" "$OUT" linear laplace elasticnet sparse relu tree forest
