@@ -1,13 +1,15 @@
 /* slow: the README's pretraining run learns linear regression in context. At d = 5, k = 11
- * (interleaved, 4 layers, d_model 64, curriculum from d = 2) the held-out normalised error at
- * the last point must fall well below the zero predictor's 1.0 within 3000 steps. A few
- * minutes on 2 cores; run with `ctest -L slow`. */
+ * (rows layout, 4 layers, d_model 64, curriculum from d = 2) the held-out normalised error at
+ * the last point must fall well below the zero predictor's 1.0 within 3000 steps (measured:
+ * 0.27 with seed 1, 0.26 with seed 2). The interleaved layout sits on a plateau near 0.75 for
+ * the first 3000 steps of this run with the current kernels, so it is not what the README
+ * shows. About a minute on 2 cores; run with `ctest -L slow`. */
 #include "cli_util.h"
 #include "test.h"
 
 int main(void) {
     CHECK(cli_run("pretrain --task linear --d 5 --points 11 --layers 4 --d-model 64 --heads 4 --steps 3000 "
-                  "--eval-every 500 --out slow_learn.st", "slow_learn.json", NULL) == 0);
+                  "--layout rows --eval-every 500 --out slow_learn.st", "slow_learn.json", NULL) == 0);
     char *js = cli_slurp("slow_learn.json");
     double last = 9, zero = 0;
     const char *p = js ? strstr(js, "\"eval_err_last\":") : NULL, *z = js ? strstr(js, "\"eval_err_zero\":") : NULL;
