@@ -539,6 +539,18 @@ static FS_UNUSED const fs_file *fs_add_file(fake_server *s, const char *name, si
     return f;
 }
 
+/* 1 when the file at path holds exactly f's bytes. */
+static FS_UNUSED int fs_file_equals(const char *path, const fs_file *f) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    unsigned char *buf = malloc(f->len + 1);
+    size_t got = buf ? fread(buf, 1, f->len + 1, fp) : 0;
+    fclose(fp);
+    int ok = buf && got == f->len && memcmp(buf, f->data, f->len) == 0;
+    free(buf);
+    return ok;
+}
+
 static FS_UNUSED void fs_set(fake_server *s, int *field, int value) {
     pthread_mutex_lock(&s->mu);
     *field = value;

@@ -60,17 +60,6 @@ static int run(const char *env, const char *args) {
 #define KEYS "NUMERAI_PUBLIC_ID=" PUB " NUMERAI_SECRET_KEY=" SECRET
 #define FAST "--retry-delay 0.01 --connect-timeout 2 "
 
-static int file_equals(const char *path, const fs_file *f) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return 0;
-    unsigned char *buf = malloc(f->len + 1);
-    size_t got = fread(buf, 1, f->len + 1, fp);
-    fclose(fp);
-    int ok = got == f->len && memcmp(buf, f->data, f->len) == 0;
-    free(buf);
-    return ok;
-}
-
 static long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
@@ -193,20 +182,20 @@ static void test_download(void) {
     /* fresh download into DEST/v5.2/, with a progress line on stderr */
     CHECK(run(NULL, "download v5.2/train.parquet v5.2/features.json --dest data -v") == 0);
     CHECKF(!strcmp(out, "data/v5.2/train.parquet\ndata/v5.2/features.json\n"), "%s", out);
-    CHECK(file_equals(WORK "/data/v5.2/train.parquet", train) && file_equals(WORK "/data/v5.2/features.json", feats));
+    CHECK(fs_file_equals(WORK "/data/v5.2/train.parquet", train) && fs_file_equals(WORK "/data/v5.2/features.json", feats));
     CHECK(file_size(WORK "/data/v5.2/train.parquet.temp") == -1);
     CHECKF(strstr(errout, "v5.2/train.parquet 100%") && strstr(errout, "B/s") && strstr(errout, "ETA"), "%s", errout);
     CHECK(strstr(errout, "presignedSIG123") == NULL);   /* presigned query strings are not logged */
     /* again: skipped */
     CHECK(run(NULL, "download v5.2/train.parquet --dest data") == 0);
-    CHECK(strstr(errout, "already complete") != NULL && file_equals(WORK "/data/v5.2/train.parquet", train));
+    CHECK(strstr(errout, "already complete") != NULL && fs_file_equals(WORK "/data/v5.2/train.parquet", train));
     /* a connection dropped mid-body: retried with Range, identical */
     unlink(WORK "/data/v5.2/train.parquet");
     fs_set(&srv, &srv.drop_get_next, 1);
     int ranges = srv.n_range_get;
     CHECK(run(NULL, "download v5.2/train.parquet --dest data -v " FAST) == 0);
     CHECK(srv.n_range_get == ranges + 1 && strstr(errout, "retry 1/3"));
-    CHECK(file_equals(WORK "/data/v5.2/train.parquet", train));
+    CHECK(fs_file_equals(WORK "/data/v5.2/train.parquet", train));
     /* persistent 500s on the file: exit 1, nothing at the final name */
     unlink(WORK "/data/v5.2/train.parquet");
     fs_set(&srv, &srv.fail_500_get, 100);
@@ -245,7 +234,7 @@ static void test_download(void) {
     snprintf(expect, sizeof expect, "resumed at byte %ld", partial);
     CHECKF(strstr(errout, expect) != NULL, "%s", errout);
     CHECK(srv.n_range_get == ranges + 1 && srv.last_range_start == partial);
-    CHECK(file_equals(WORK "/data/v5.2/train.parquet", train));
+    CHECK(fs_file_equals(WORK "/data/v5.2/train.parquet", train));
     CHECK(file_size(WORK "/data/v5.2/train.parquet.temp") == -1);
     /* at -vvv with keys in the environment */
     CHECK(run(KEYS, "download v5.2/live.parquet --dest data -vvv") == 0);

@@ -42,17 +42,6 @@ static ef_net *client(int retries, long low_speed_limit) {
     return n;
 }
 
-static int file_equals(const char *path, const fs_file *f) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return 0;
-    unsigned char *buf = malloc(f->len + 1);
-    size_t got = fread(buf, 1, f->len + 1, fp);
-    fclose(fp);
-    int ok = got == f->len && memcmp(buf, f->data, f->len) == 0;
-    free(buf);
-    return ok;
-}
-
 static int exists(const char *path) {
     return access(path, F_OK) == 0;
 }
@@ -84,18 +73,18 @@ static void test_download(void) {
     /* fresh: parents created, progress reported, no .temp left */
     CHECKF(ef_net_download(n, url, dest, progress, NULL, &res, &from, &err) == EF_OK, "%s", err.msg);
     CHECK(res == EF_NET_DOWNLOADED && from == 0);
-    CHECK(file_equals(dest, f) && !exists(temp));
+    CHECK(fs_file_equals(dest, f) && !exists(temp));
     CHECK(progress_calls > 0 && last_have == f->len && last_total == f->len);
 
     /* complete already: skipped without writing */
     int gets = srv.n_get;
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK && res == EF_NET_ALREADY_COMPLETE);
-    CHECK(srv.n_get == gets + 1 && file_equals(dest, f) && !exists(temp));
+    CHECK(srv.n_get == gets + 1 && fs_file_equals(dest, f) && !exists(temp));
 
     /* dest with the wrong size: fetched again, replaced only when complete */
     write_bytes(dest, "old", 3);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK && res == EF_NET_DOWNLOADED);
-    CHECK(file_equals(dest, f));
+    CHECK(fs_file_equals(dest, f));
 
     /* a partial .temp is resumed with Range */
     unlink(dest);
@@ -103,7 +92,7 @@ static void test_download(void) {
     int ranges = srv.n_range_get;
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK && res == EF_NET_DOWNLOADED);
     CHECK(from == 300000 && srv.n_range_get == ranges + 1 && !strcmp(srv.last_range, "bytes=300000-"));
-    CHECK(file_equals(dest, f) && !exists(temp));
+    CHECK(fs_file_equals(dest, f) && !exists(temp));
 
     /* a connection dropped mid-body: retried from where it stopped */
     unlink(dest);
@@ -113,14 +102,14 @@ static void test_download(void) {
     CHECKF(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK, "%s", err.msg);
     CHECK(from == 0 && srv.n_get == gets + 2 && srv.n_range_get == ranges + 1);
     CHECK(srv.last_range_start == (long)(f->len / 2));
-    CHECK(file_equals(dest, f) && !exists(temp));
+    CHECK(fs_file_equals(dest, f) && !exists(temp));
 
     /* 500 first, then success */
     unlink(dest);
     fs_set(&srv, &srv.fail_500_get, 2);
     gets = srv.n_get;
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK);
-    CHECK(srv.n_get == gets + 3 && file_equals(dest, f));
+    CHECK(srv.n_get == gets + 3 && fs_file_equals(dest, f));
 
     /* a server that ignores Range: the .temp is rewritten from the start */
     unlink(dest);
@@ -128,13 +117,13 @@ static void test_download(void) {
     srv.ignore_range = 1;
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK);
     srv.ignore_range = 0;
-    CHECK(from == 15 && file_equals(dest, f) && !exists(temp));
+    CHECK(from == 15 && fs_file_equals(dest, f) && !exists(temp));
 
     /* a complete .temp that was never renamed (killed at the end): 416, then renamed */
     unlink(dest);
     write_bytes(temp, f->data, f->len);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK && res == EF_NET_DOWNLOADED);
-    CHECK(file_equals(dest, f) && !exists(temp));
+    CHECK(fs_file_equals(dest, f) && !exists(temp));
 
     /* a .temp longer than the file: 416, restarted */
     unlink(dest);
@@ -142,7 +131,7 @@ static void test_download(void) {
     write_bytes(temp, big, f->len + 10);
     free(big);
     CHECKF(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK, "%s", err.msg);
-    CHECK(file_equals(dest, f) && !exists(temp));
+    CHECK(fs_file_equals(dest, f) && !exists(temp));
 
     /* errors that are not retried */
     char bad[512];
@@ -173,7 +162,7 @@ static void test_stall_and_persistent_drop(void) {
     int gets = srv.n_get;
     CHECKF(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK, "%s", err.msg);
     CHECK(srv.n_get == gets + 2 && srv.last_range_start == (long)(f->len / 2));
-    CHECK(file_equals(dest, f) && !exists(temp));
+    CHECK(fs_file_equals(dest, f) && !exists(temp));
     ef_net_destroy(n);
 
     /* a server that drops every transfer: bounded, a clear error, the .temp kept for later */
@@ -189,7 +178,7 @@ static void test_stall_and_persistent_drop(void) {
     /* ... and the next run completes it */
     uint64_t from = 0;
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK);
-    CHECK(from > f->len / 2 && file_equals(dest, f) && !exists(temp));
+    CHECK(from > f->len / 2 && fs_file_equals(dest, f) && !exists(temp));
 
     /* another process holds the .temp: refused, nothing touched */
     unlink(dest);
@@ -216,7 +205,7 @@ static void test_stall_and_persistent_drop(void) {
     close(pipefd[0]);
     close(pipefd[1]);
     CHECK(!exists(dest));
-    CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK && file_equals(dest, f));
+    CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK && fs_file_equals(dest, f));
     ef_free(url);
     ef_net_destroy(n);
 }
