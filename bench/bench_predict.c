@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
     }
     ef_threads_set(threads);
     int chunk = 128;  /* query rows per plain forward sequence */
-    ef_model_config cfg = {EF_LAYOUT_ROWS, 3, 64, 4, D, nc + chunk};
+    ef_model_config cfg = {EF_LAYOUT_ROWS, 3, 64, 4, D, nc + chunk, 0};
     ef_model *m = NULL;
     ef_rows_cache *cache = NULL;
     ef_error err = {0};

@@ -38,6 +38,10 @@ typedef struct ef_model_config {
     int n_head;      /* NH, divides C */
     int d_max;       /* input features per row */
     int max_points;  /* k: rows per sequence (interleaved: positions = 2k) */
+    int row_positions; /* rows layout only: 1 = a learned embedding per row index 0..k-1, for
+                        * time-ordered tasks (the order of the rows becomes visible; such a model
+                        * sees at most max_points rows and is not served by ef_rows_cache);
+                        * 0 = permutation-invariant rows (TabPFN), the default */
 } ef_model_config;
 
 /* Validates ranges and divisibility. */

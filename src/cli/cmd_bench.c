@@ -83,9 +83,9 @@ int ef_cmd_bench(int argc, char **argv) {
     ef_model_config cfg;
     int d, k;
     ef_error err = {0};
-    if (!strcmp(cname, "A")) { cfg = (ef_model_config){layout, 4, 128, 4, 10, 20}; d = 10; k = 20; }
-    else if (!strcmp(cname, "B")) { cfg = (ef_model_config){layout, 6, 256, 8, 20, 40}; d = 20; k = 40; }
-    else if (!strcmp(cname, "C")) { cfg = (ef_model_config){layout, 12, 256, 8, 20, 40}; d = 20; k = 40; }
+    if (!strcmp(cname, "A")) { cfg = (ef_model_config){layout, 4, 128, 4, 10, 20, 0}; d = 10; k = 20; }
+    else if (!strcmp(cname, "B")) { cfg = (ef_model_config){layout, 6, 256, 8, 20, 40, 0}; d = 20; k = 40; }
+    else if (!strcmp(cname, "C")) { cfg = (ef_model_config){layout, 12, 256, 8, 20, 40, 0}; d = 20; k = 40; }
     else {
         ef_model *fm;
         if (ef_model_load(&fm, cname, 1, NULL, NULL, &err) != EF_OK)

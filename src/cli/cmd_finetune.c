@@ -611,7 +611,7 @@ static int finetune_main(int argc, char **argv) {
         r.elapsed_prev = json_num(st.extra, "elapsed_s", 0);
         if (lead) fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", start, r.best, r.best_step);
     } else {
-        ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k};
+        ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k, 0};
         if (nt_model_build(&r.m, o->base, o->read_in, r.tasks.n_cols, &def, k, o->batch, o->seed, &err) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;

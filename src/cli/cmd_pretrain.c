@@ -40,6 +40,9 @@ static void usage(FILE *f) {
 "model:\n"
 "  --layout L            interleaved (Garg) or rows (TabPFN-style) (default interleaved)\n"
 "  --layers N --d-model N --heads N   (default 4, 128, 4)\n"
+"  --row-positions       rows layout: a learned embedding per row index, so that the model sees\n"
+"                        the order of the rows (time-series classes); such a model reads at most\n"
+"                        --points rows and cannot be fine-tuned on eras\n"
 "training:\n"
 "  --steps N             optimisation steps (default 1000)\n"
 "  --batch N             sequences per step (default 64)\n"
@@ -53,6 +56,9 @@ static void usage(FILE *f) {
 "output:\n"
 "  --out FILE            checkpoint (safetensors; written atomically)\n"
 "  --resume FILE         continue from a checkpoint written by pretrain\n"
+"  --init FILE           start from the weights of another rows/interleaved model (a class\n"
+"                        curriculum: e.g. a linear model, then the mixture); fresh AdamW moments,\n"
+"                        schedule and step; the architecture comes from FILE\n"
 "  --checkpoint-every N  steps between checkpoints (default 250)\n"
 "  --log FILE            JSONL log (default OUT.log.jsonl)\n"
 "  --eval-every N        steps between held-out evaluations (default 100)\n"
@@ -67,8 +73,8 @@ static void usage(FILE *f) {
 }
 
 typedef struct pt_opts {
-    const char *out, *resume, *log, *mixture, *xspec, *pparams;
-    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0;
+    const char *out, *resume, *init, *log, *mixture, *xspec, *pparams;
+    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0, row_pos;
     long steps, warmup, ckpt_every, eval_every, stop_after;
     double lr, min_lr_ratio, wd, clip;
     uint64_t seed;
@@ -153,9 +159,9 @@ static int parse(int argc, char **argv, pt_opts *o) {
         {"warmup", required_argument, 0, 'w'}, {"min-lr-ratio", required_argument, 0, 'R'},
         {"weight-decay", required_argument, 0, 'W'}, {"clip", required_argument, 0, 'G'}, {"seed", required_argument, 0, 'S'},
         {"threads", required_argument, 0, 'T'}, {"out", required_argument, 0, 'o'}, {"resume", required_argument, 0, 'u'},
-        {"checkpoint-every", required_argument, 0, 'K'}, {"log", required_argument, 0, 'g'},
+        {"init", required_argument, 0, 'I'}, {"checkpoint-every", required_argument, 0, 'K'}, {"log", required_argument, 0, 'g'},
         {"eval-every", required_argument, 0, 'e'}, {"stop-after", required_argument, 0, 'A'},
-        {"curriculum-start", required_argument, 0, 'Z'}, {0, 0, 0, 0}};
+        {"curriculum-start", required_argument, 0, 'Z'}, {"row-positions", no_argument, 0, 'O'}, {0, 0, 0, 0}};
     static char task_buf[128];
     const char *cmd = "pretrain";
     long v;
@@ -194,6 +200,8 @@ static int parse(int argc, char **argv, pt_opts *o) {
         case 'T': rc = ef_cli_parse_long(cmd, "--threads", optarg, 1, 1024, &v); o->threads = (int)v; break;
         case 'o': o->out = optarg; break;
         case 'u': o->resume = optarg; break;
+        case 'I': o->init = optarg; break;
+        case 'O': o->row_pos = 1; break;
         case 'K': rc = ef_cli_parse_long(cmd, "--checkpoint-every", optarg, 1, 1L << 40, &o->ckpt_every); break;
         case 'g': o->log = optarg; break;
         case 'e': rc = ef_cli_parse_long(cmd, "--eval-every", optarg, 1, 1L << 40, &o->eval_every); break;
@@ -208,6 +216,8 @@ static int parse(int argc, char **argv, pt_opts *o) {
     }
     if (optind < argc) return ef_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (!o->out) return ef_cli_usage(cmd, "--out FILE is required");
+    if (o->row_pos && o->layout != EF_LAYOUT_ROWS) return ef_cli_usage(cmd, "--row-positions needs --layout rows");
+    if (o->init && o->resume) return ef_cli_usage(cmd, "--init and --resume exclude each other (--resume continues a run)");
     if (o->points < 0) o->points = 2 * o->d + 1;
     if (o->d_max < 0) o->d_max = o->d;
     if (o->d > o->d_max) return ef_cli_usage(cmd, "--d (%d) must not exceed --d-max (%d)", o->d, o->d_max);
@@ -284,7 +294,7 @@ static int pretrain_run(pt_opts *op) {
         if (ef_model_load(&m, o.resume, o.batch, &st, &has_optim, &err) != EF_OK)
             return ef_cli_fail(&err, "--resume needs a checkpoint written by 'eraformer pretrain'");
         const ef_model_config mc = *ef_model_cfg(m);
-        if (mc.d_max != o.d_max || mc.max_points < o.points || mc.layout != o.layout) {
+        if (mc.d_max != o.d_max || mc.max_points < o.points || mc.layout != o.layout || mc.row_positions != o.row_pos) {
             ef_model_destroy(m);
             err = (ef_error){0};
             snprintf(err.msg, sizeof err.msg, "%s was trained with d_max=%d, points=%d, layout %s; this run asks for %d, %d, %s",
@@ -295,8 +305,41 @@ static int pretrain_run(pt_opts *op) {
         if (!has_optim) fprintf(stderr, "pretrain: %s has no optimiser state: AdamW moments restart from zero\n", o.resume);
         start = st.step;
         o.seed = st.seed;
+    } else if (o.init) {
+        /* a fresh model of the file's architecture with its weights: step 0, zero moments */
+        ef_model *src = NULL;
+        int has_optim = 0;
+        if (ef_model_load(&src, o.init, 1, NULL, &has_optim, &err) != EF_OK)
+            return ef_cli_fail(&err, "--init needs a model written by 'eraformer pretrain' or 'export'");
+        ef_model_config mc = *ef_model_cfg(src);
+        if (mc.d_max != o.d_max || mc.max_points < o.points || mc.layout != o.layout || mc.row_positions > o.row_pos) {
+            ef_model_destroy(src);
+            err = (ef_error){0};
+            snprintf(err.msg, sizeof err.msg, "%s has d_max=%d, points=%d, layout %s%s; this run asks for %d, %d, %s%s",
+                     o.init, mc.d_max, mc.max_points, ef_layout_name(mc.layout), mc.row_positions ? " with row positions" : "",
+                     o.d_max, o.points, ef_layout_name(o.layout), o.row_pos ? " with row positions" : "");
+            err.code = EF_ERR_INVALID;
+            return ef_cli_fail(&err, "pass the --d-max, --points, --layout (and --row-positions) of the initial model");
+        }
+        mc.row_positions = o.row_pos;
+        if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK) {
+            ef_model_destroy(src);
+            return ef_cli_fail(&err, NULL);
+        }
+        /* every tensor of the same size is copied; row positions added to a model without them
+         * start at zero, so that the first step predicts exactly as the initial model */
+        for (int i = 0; i < EF_NPARAM_TENSORS; i++) {
+            const ef_param_info *a = ef_model_param_info(m, i), *b = ef_model_param_info(src, i);
+            float *dst = ef_model_params(m) + a->offset;
+            if (a->size == b->size) memcpy(dst, ef_model_params(src) + b->offset, a->size * sizeof(float));
+            else memset(dst, 0, a->size * sizeof(float));
+        }
+        ef_model_destroy(src);
+        o.layers = mc.n_layer;
+        o.d_model = mc.d_model;
+        o.heads = mc.n_head;
     } else {
-        ef_model_config mc = {o.layout, o.layers, o.d_model, o.heads, o.d_max, o.points};
+        ef_model_config mc = {o.layout, o.layers, o.d_model, o.heads, o.d_max, o.points, o.row_pos};
         if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK) return ef_cli_fail(&err, NULL);
     }
     const ef_model_config *mc = ef_model_cfg(m);

@@ -304,6 +304,12 @@ ef_status nt_model_build(ef_model **out, const char *base, int read_in, int n_fe
             return EF_ERR(err, EF_ERR_INVALID, "%s is an %s-layout model; fine-tuning needs the rows layout "
                           "(pretrain --layout rows)", base, ef_layout_name(bc->layout));
         }
+        if (bc->row_positions) {
+            ef_model_destroy(bm);
+            return EF_ERR(err, EF_ERR_INVALID, "%s has row positions (a time-series model of at most %d rows); "
+                          "era contexts have no row order: use a model pretrained without --row-positions",
+                          base, bc->max_points);
+        }
         cfg.n_layer = bc->n_layer;
         cfg.d_model = bc->d_model;
         cfg.n_head = bc->n_head;

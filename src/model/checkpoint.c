@@ -30,9 +30,11 @@ static cJSON *tensor_entry(const int64_t *shape, int ndim, size_t begin, size_t 
 
 static char *config_json(const ef_model_config *c) {
     char buf[512];
+    /* row_positions only when set: files of permutation-invariant models keep their bytes */
     snprintf(buf, sizeof buf,
-             "{\"layout\":\"%s\",\"n_layer\":%d,\"d_model\":%d,\"n_head\":%d,\"d_max\":%d,\"max_points\":%d}",
-             ef_layout_name(c->layout), c->n_layer, c->d_model, c->n_head, c->d_max, c->max_points);
+             "{\"layout\":\"%s\",\"n_layer\":%d,\"d_model\":%d,\"n_head\":%d,\"d_max\":%d,\"max_points\":%d%s}",
+             ef_layout_name(c->layout), c->n_layer, c->d_model, c->n_head, c->d_max, c->max_points,
+             c->row_positions ? ",\"row_positions\":1" : "");
     return ef_strdup(buf);
 }
 
@@ -142,6 +144,9 @@ static ef_status parse_config(const char *text, ef_model_config *c, const char *
     if (s == EF_OK) s = get_int(o, "n_head", 1, 16384, &c->n_head, path, err);
     if (s == EF_OK) s = get_int(o, "d_max", 1, 100000, &c->d_max, path, err);
     if (s == EF_OK) s = get_int(o, "max_points", 1, 65536, &c->max_points, path, err);
+    c->row_positions = 0;
+    if (s == EF_OK && cJSON_GetObjectItemCaseSensitive(o, "row_positions"))
+        s = get_int(o, "row_positions", 0, 1, &c->row_positions, path, err);
     cJSON_Delete(o);
     if (s == EF_OK && ef_model_config_check(c, err) != EF_OK) {
         ef_error_prefix(err, "%s: ", path);

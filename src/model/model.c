@@ -27,6 +27,8 @@ ef_status ef_model_config_check(const ef_model_config *c, ef_error *err) {
     EF_CHECK(c->d_max >= 1 && c->d_max <= 100000, err, EF_ERR_INVALID, "d_max must be in [1, 100000], got %d", c->d_max);
     EF_CHECK(c->max_points >= 1 && c->max_points <= 65536, err, EF_ERR_INVALID,
              "max_points must be in [1, 65536], got %d", c->max_points);
+    EF_CHECK(c->row_positions == 0 || (c->row_positions == 1 && c->layout == EF_LAYOUT_ROWS), err, EF_ERR_INVALID,
+             "row positions (%d) need the rows layout and are 0 or 1", c->row_positions);
     return EF_OK;
 }
 
@@ -60,7 +62,7 @@ static void fill_param_table(ef_model *m) {
     ef_param_info *I = m->info;
     set_info(&I[EF_P_WIN], "embed.w_in", 2, C, F, 0);
     set_info(&I[EF_P_BIN], "embed.b_in", 1, C, 0, 0);
-    set_info(&I[EF_P_WPE], "embed.wpe", 2, il ? m->max_T : 0, C, 0);
+    set_info(&I[EF_P_WPE], "embed.wpe", 2, il ? m->max_T : (c->row_positions ? c->max_points : 0), C, 0);
     set_info(&I[EF_P_WY], "embed.w_y", 1, il ? 0 : C, 0, 0);
     set_info(&I[EF_P_ECTX], "embed.e_ctx", 1, il ? 0 : C, 0, 0);
     set_info(&I[EF_P_EQUERY], "embed.e_query", 1, il ? 0 : C, 0, 0);
@@ -251,9 +253,12 @@ static void embed_forward(ef_model *m) {
             }
     } else {
         const float *wy = m->P.p[EF_P_WY], *ec = m->P.p[EF_P_ECTX], *eq = m->P.p[EF_P_EQUERY];
+        const float *wpe = c->row_positions ? m->P.p[EF_P_WPE] : NULL;
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++) {
                 float *e = m->enc + ((size_t)b * T + t) * C;
+                if (wpe)
+                    for (int i = 0; i < C; i++) e[i] += wpe[(size_t)t * C + i];
                 if (t < m->cur_nctx) {
                     float y = m->cur_y ? m->cur_y[(size_t)b * m->cur_k + t] : 0.0f;
                     for (int i = 0; i < C; i++) e[i] += y * wy[i] + ec[i];
@@ -278,9 +283,12 @@ static void embed_backward(ef_model *m, const float *denc) {
             }
     } else {
         float *dwy = m->G.p[EF_P_WY], *dec = m->G.p[EF_P_ECTX], *deq = m->G.p[EF_P_EQUERY];
+        float *dwpe = c->row_positions ? m->G.p[EF_P_WPE] : NULL;
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++) {
                 const float *d = denc + ((size_t)b * T + t) * C;
+                if (dwpe)
+                    for (int i = 0; i < C; i++) dwpe[(size_t)t * C + i] += d[i];
                 if (t < m->cur_nctx) {
                     float y = m->cur_y ? m->cur_y[(size_t)b * m->cur_k + t] : 0.0f;
                     for (int i = 0; i < C; i++) {

@@ -42,6 +42,9 @@ void ef_rows_cache_destroy(ef_rows_cache *c) {
 ef_status ef_rows_cache_create(ef_rows_cache **out, const ef_model *m, int max_ctx, ef_error *err) {
     *out = NULL;
     EF_CHECK(m->cfg.layout == EF_LAYOUT_ROWS, err, EF_ERR_INVALID, "the context cache needs a rows-layout model");
+    EF_CHECK(!m->cfg.row_positions, err, EF_ERR_INVALID,
+             "the model has row positions (trained on time-ordered tasks of at most %d rows): it cannot take a "
+             "context of era rows, which have no order", m->cfg.max_points);
     EF_CHECK(max_ctx >= 0 && max_ctx <= 1 << 22, err, EF_ERR_INVALID, "context size %d outside [0, 4M]", max_ctx);
     ef_nn_init();
     ef_rows_cache *c = ef_calloc(1, sizeof *c);

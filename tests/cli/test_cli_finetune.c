@@ -130,6 +130,16 @@ int main(void) {
     CHECK(cli_json_number(out, "steps") == 6);
     CHECK(run(EF_CLI " finetune " TINY " --ema 1 --out " DIR "/e.st", 0) == 2);
 
+    /* a pretrained rows base; one with row positions (a time-series model) is refused */
+    CHECK(run(EF_CLI " pretrain --layout rows --task linear --d 4 --points 9 --layers 1 --d-model 16 --heads 2 --batch 4 "
+              "--steps 3 --threads 1 --out " DIR "/pb.st", 0) == 0);
+    CHECK(run(EF_CLI " finetune " TINY " --base " DIR "/pb.st --steps 2 --eval-every 2 --out " DIR "/fb.st", 0) == 0);
+    CHECK(isfinite(cli_json_number(out, "best_validation_corr")));
+    CHECK(run(EF_CLI " pretrain --layout rows --row-positions --task linear --d 4 --points 9 --layers 1 --d-model 16 "
+              "--heads 2 --batch 4 --steps 3 --threads 1 --out " DIR "/pbp.st", 0) == 0);
+    int rc = run(EF_CLI " finetune " TINY " --base " DIR "/pbp.st --steps 2 --out " DIR "/e.st", 1);
+    CHECKF(rc != 0 && strstr(out, "pbp.st") && strstr(out, "row positions"), "positional base: rc %d, %s", rc, out);
+
     /* subset read-in */
     CHECK(run(EF_CLI " finetune " TINY " --read-in subset --d-max 8 --steps 4 --eval-every 2 --out " DIR "/s.st", 0) == 0);
     CHECK(run(EF_CLI " predict --model " DIR "/s.st --data " DIR "/live.parquet " CTX " --out " DIR "/slive.csv", 0) == 0);

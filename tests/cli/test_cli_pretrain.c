@@ -1,5 +1,6 @@
 /* eraformer pretrain from the command line: help and usage errors, learning signal in the
- * log, exact resume after --stop-after and after kill -9, and bad --resume files. */
+ * log, exact resume after --stop-after and after kill -9, bad --resume files, --init (a class
+ * curriculum) and --row-positions. */
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -104,8 +105,48 @@ static void test_bad_resume(void) {
     CHECK(cli_run("pretrain " SMALL " --d 5 --points 11 --steps 5 --resume pt_full.st --out pt_g3.st", NULL, "pt_err.txt") == 2);
 }
 
+/* --init copies the weights (0 steps later the model predicts exactly as the initial one),
+ * with row positions added at zero (still the same predictions), and trains on from there with
+ * fresh optimiser state; mismatches are refused. */
+#define ROWS "--layout rows --d 4 --points 9 --layers 2 --d-model 32 --heads 2 --batch 8 --checkpoint-every 5 --eval-every 10 --threads 2"
+static void test_init(void) {
+    CHECK(cli_run("pretrain " ROWS " --task linear --steps 20 --out pt_rows.st", NULL, NULL) == 0);
+    CHECK(cli_run("pretrain " ROWS " --mixture relu=1 --steps 0 --init pt_rows.st --out pt_i0.st", NULL, NULL) == 0);
+    CHECK(cli_run("pretrain " ROWS " --mixture relu=1 --steps 0 --row-positions --init pt_rows.st --out pt_ip0.st", NULL, NULL) == 0);
+    const char *ev = "icl-eval --class linear --tasks 16 --bootstrap 0 --baselines zero --model ";
+    char cmd[512];
+    const char *files[] = {"pt_rows.st", "pt_i0.st", "pt_ip0.st"}, *csv[] = {"pt_ie0.csv", "pt_ie1.csv", "pt_ie2.csv"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "%s%s", ev, files[i]);
+        CHECK(cli_run(cmd, csv[i], NULL) == 0);
+    }
+    CHECKF(cli_files_equal("pt_ie0.csv", "pt_ie1.csv"), "--init: the copied model predicts differently");
+    CHECKF(cli_files_equal("pt_ie0.csv", "pt_ie2.csv"), "--init --row-positions: zero positions changed the predictions");
+    char *h = cli_slurp("pt_ip0.st");
+    CHECK(h && strstr(h + 8, "row_positions") && strstr(h + 8, "embed.wpe"));
+    free(h);
+    /* training on from the copy: a mixture step changes the weights; the log starts at step 1 */
+    CHECK(cli_run("pretrain " ROWS " --mixture relu=1 --steps 10 --row-positions --init pt_rows.st --out pt_ip10.st", NULL, NULL) == 0);
+    CHECK(cli_run("icl-eval --class linear --tasks 16 --bootstrap 0 --baselines zero --model pt_ip10.st", "pt_ie3.csv", NULL) == 0);
+    CHECK(!cli_files_equal("pt_ie0.csv", "pt_ie3.csv"));
+    char *log = cli_slurp("pt_ip10.st.log.jsonl");
+    CHECK(log && strncmp(log, "{\"step\":1,", 10) == 0 && strstr(log, "\"step\":10,"));
+    free(log);
+    /* refused: a positional model into a run without positions, another width, with --resume */
+    CHECK(cli_run("pretrain " ROWS " --task linear --steps 5 --init pt_ip0.st --out pt_x.st", NULL, "pt_err.txt") == 2);
+    char *e = cli_slurp("pt_err.txt");
+    CHECK(e && strstr(e, "pt_ip0.st") && strstr(e, "row positions"));
+    free(e);
+    CHECK(cli_run("pretrain " ROWS " --task linear --d 5 --points 11 --steps 5 --init pt_rows.st --out pt_x.st", NULL, NULL) == 2);
+    CHECK(cli_run("pretrain " ROWS " --task linear --steps 5 --init pt_rows.st --resume pt_rows.st --out pt_x.st", NULL, NULL) == 2);
+    CHECK(cli_run("pretrain " SMALL " --steps 5 --row-positions --out pt_x.st", NULL, NULL) == 2); /* interleaved */
+    /* icl-eval of a time-series class runs on the positional model */
+    CHECK(cli_run("icl-eval --class ar_drift --tasks 16 --bootstrap 0 --baselines zero --model pt_ip10.st", "pt_ie4.csv", NULL) == 0);
+}
+
 int main(void) {
     test_usage();
+    test_init();
     test_resume();
     test_kill9();
     test_bad_resume();

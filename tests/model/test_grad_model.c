@@ -2,15 +2,16 @@
  * derivative g·v along a random unit direction v (restricted to that tensor) must match the
  * central difference (L(θ+εv) − L(θ−εv)) / 2ε. Parameters are perturbed away from the
  * small GPT-2 init so every tensor gets a gradient well above float noise. Inputs include
- * missing features and widths d < d_max. */
+ * missing features and widths d < d_max. The rows layout is checked with and without row
+ * positions (the embed.wpe tensor exists, and is checked, only with them). */
 #include <math.h>
 #include <string.h>
 #include "eraformer/model.h"
 #include "eraformer/nn.h"
 #include "test.h"
 
-static void check_layout(ef_layout layout) {
-    ef_model_config cfg = {layout, 2, 16, 2, 5, 6};
+static void check_layout(ef_layout layout, int row_positions) {
+    ef_model_config cfg = {layout, 2, 16, 2, 5, 6, row_positions};
     ef_model *m;
     ef_error err = {0};
     CHECK(ef_model_create(&m, &cfg, 3, 11, &err) == EF_OK);
@@ -119,7 +120,8 @@ static void check_layout(ef_layout layout) {
 }
 
 int main(void) {
-    check_layout(EF_LAYOUT_INTERLEAVED);
-    check_layout(EF_LAYOUT_ROWS);
+    check_layout(EF_LAYOUT_INTERLEAVED, 0);
+    check_layout(EF_LAYOUT_ROWS, 0);
+    check_layout(EF_LAYOUT_ROWS, 1);
     TEST_MAIN_END;
 }

@@ -1,5 +1,6 @@
 /* Model: determinism (same seed twice; 1 vs 2 threads bitwise), checkpoint round trip and
- * exact resume, rejection of corrupt checkpoints, optimiser and schedule behaviour. */
+ * exact resume, rejection of corrupt checkpoints, optimiser and schedule behaviour, row
+ * positions (order-sensitive rows layout) against the permutation-invariant default. */
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,7 +55,7 @@ static void set_threads(int n) {
 }
 
 static void test_determinism(ef_layout layout) {
-    ef_model_config cfg = {layout, 2, 32, 4, D, K};
+    ef_model_config cfg = {layout, 2, 32, 4, D, K, 0};
     ef_model *a, *b;
     ef_error err = {0};
     CHECK(ef_model_create(&a, &cfg, B, 3, &err) == EF_OK);
@@ -76,7 +77,7 @@ static void test_determinism(ef_layout layout) {
 
 static void test_checkpoint(ef_layout layout) {
     const char *path = layout == EF_LAYOUT_ROWS ? "test_model_rows.st" : "test_model_il.st";
-    ef_model_config cfg = {layout, 2, 16, 2, D, K};
+    ef_model_config cfg = {layout, 2, 16, 2, D, K, 0};
     ef_model *a, *b;
     ef_error err = {0};
     CHECK(ef_model_create(&a, &cfg, B, 9, &err) == EF_OK);
@@ -153,7 +154,7 @@ static void test_checkpoint(ef_layout layout) {
 }
 
 static void test_learning(void) {
-    ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 32, 4, D, K};
+    ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 32, 4, D, K, 0};
     ef_model *m;
     ef_error err = {0};
     CHECK(ef_model_create(&m, &cfg, B, 1, &err) == EF_OK);
@@ -170,11 +171,11 @@ static void test_schedule_and_errors(void) {
     CHECK_NEAR(ef_lr_schedule(1.0f, 9, 10, 100, 0.1f), 1.0, 1e-7, 0);
     CHECK_NEAR(ef_lr_schedule(1.0f, 55, 10, 100, 0.1f), 0.55, 1e-6, 0);
     CHECK_NEAR(ef_lr_schedule(1.0f, 100, 10, 100, 0.1f), 0.1, 1e-7, 0);
-    ef_model_config bad = {EF_LAYOUT_ROWS, 2, 30, 4, D, K};
+    ef_model_config bad = {EF_LAYOUT_ROWS, 2, 30, 4, D, K, 0};
     ef_model *m;
     ef_error err = {0};
     CHECK(ef_model_create(&m, &bad, B, 1, &err) == EF_ERR_INVALID && strstr(err.msg, "n_head"));
-    ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, D, K};
+    ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, D, K, 0};
     CHECK(ef_model_create(&m, &cfg, 2, 1, &err) == EF_OK);
     ef_batch bt = {3, K, 0, X, Y, NULL, NULL};
     CHECK(ef_model_forward(m, &bt, NULL, NULL, &err) == EF_ERR_INVALID); /* batch above max */
@@ -192,8 +193,69 @@ static void test_schedule_and_errors(void) {
     ef_model_destroy(m);
 }
 
+/* Swapping two context rows: the default rows layout predicts the queries exactly as before
+ * (up to summation order); with row positions the prediction changes. A positional model
+ * round-trips through a checkpoint, is refused by the interleaved layout and by the context
+ * cache, and a file without the key loads as a permutation-invariant model. */
+static void test_row_positions(void) {
+    ef_error err = {0};
+    float Xs[B * K * D], Ys[B * K];
+    memcpy(Xs, X, sizeof X);
+    memcpy(Ys, Y, sizeof Y);
+    for (int b = 0; b < B; b++) { /* swap context rows 0 and 2 of every sequence */
+        for (int j = 0; j < D; j++) {
+            float t = Xs[(b * K) * D + j];
+            Xs[(b * K) * D + j] = Xs[(b * K + 2) * D + j];
+            Xs[(b * K + 2) * D + j] = t;
+        }
+        float t = Ys[b * K];
+        Ys[b * K] = Ys[b * K + 2];
+        Ys[b * K + 2] = t;
+    }
+    ef_batch bt = {B, K, 4, X, Y, NULL, NULL}, bs = {B, K, 4, Xs, Ys, NULL, NULL};
+    for (int pos = 0; pos <= 1; pos++) {
+        ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 16, 2, D, K, pos};
+        ef_model *m;
+        CHECK(ef_model_create(&m, &cfg, B, 3, &err) == EF_OK);
+        CHECK((ef_model_param_info(m, EF_P_WPE)->size > 0) == pos);
+        float p1[B * K], p2[B * K];
+        CHECK(ef_model_forward(m, &bt, p1, NULL, &err) == EF_OK);
+        CHECK(ef_model_forward(m, &bs, p2, NULL, &err) == EF_OK);
+        double diff = 0;
+        for (int b = 0; b < B; b++)
+            for (int i = 4; i < K; i++) diff = fmax(diff, fabs(p1[b * K + i] - p2[b * K + i]));
+        if (pos) CHECKF(diff > 1e-4, "row positions: swapping context rows changed the queries by only %.3g", diff);
+        else CHECKF(diff < 1e-5, "no positions: swapping context rows changed the queries by %.3g", diff);
+        const char *path = "test_model_rowpos.st";
+        CHECK(ef_model_save(m, path, NULL, 0, &err) == EF_OK);
+        ef_model *l = NULL;
+        CHECK(ef_model_load(&l, path, B, NULL, NULL, &err) == EF_OK);
+        if (l) {
+            CHECK(ef_model_cfg(l)->row_positions == pos);
+            CHECK(memcmp(ef_model_params(l), ef_model_params(m), ef_model_num_params(m) * 4) == 0);
+            ef_model_destroy(l);
+        }
+        char *buf;
+        size_t size;
+        CHECK(ef_file_read_all(path, &buf, &size, &err) == EF_OK);
+        CHECK((strstr(buf + 8, "row_positions") != NULL) == pos); /* absent from default files */
+        ef_free(buf);
+        ef_rows_cache *c = NULL;
+        ef_status s = ef_rows_cache_create(&c, m, 16, &err);
+        if (pos) CHECKF(s == EF_ERR_INVALID && strstr(err.msg, "row positions"), "cache: %d %s", s, err.msg);
+        else CHECK(s == EF_OK);
+        ef_rows_cache_destroy(c);
+        unlink(path);
+        ef_model_destroy(m);
+    }
+    ef_model_config il = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, D, K, 1};
+    ef_model *m = NULL;
+    CHECK(ef_model_create(&m, &il, B, 1, &err) == EF_ERR_INVALID && strstr(err.msg, "row positions"));
+}
+
 int main(void) {
     make_data();
+    test_row_positions();
     test_determinism(EF_LAYOUT_INTERLEAVED);
     test_determinism(EF_LAYOUT_ROWS);
     test_checkpoint(EF_LAYOUT_INTERLEAVED);

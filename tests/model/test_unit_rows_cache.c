@@ -12,7 +12,7 @@
 static void check(int n_ctx, int n_q, int d) {
     enum { D = 7 };
     int k = n_ctx + n_q;
-    ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 24, 3, D, k};
+    ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 24, 3, D, k, 0};
     ef_model *m;
     ef_error err = {0};
     CHECK(ef_model_create(&m, &cfg, 1, 5, &err) == EF_OK);
@@ -68,7 +68,7 @@ int main(void) {
     check(70, 600, 5);   /* several attention chunks, two query passes */
     check(1100, 40, 6);  /* three online-softmax key blocks (512 keys each) */
     /* an interleaved model is refused */
-    ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, 3, 4};
+    ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, 3, 4, 0};
     ef_model *m;
     ef_rows_cache *c;
     ef_error err = {0};
