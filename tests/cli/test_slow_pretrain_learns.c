@@ -1,9 +1,11 @@
 /* slow: the README's pretraining run learns linear regression in context. At d = 5, k = 11
  * (rows layout, 4 layers, d_model 64, curriculum from d = 2) the held-out normalised error at
  * the last point must fall well below the zero predictor's 1.0 within 3000 steps (measured:
- * 0.27 with seed 1, 0.26 with seed 2). The interleaved layout sits on a plateau near 0.75 for
- * the first 3000 steps of this run with the current kernels, so it is not what the README
- * shows. About a minute on 2 cores; run with `ctest -L slow`. */
+ * 0.27 with seed 1, 0.26 with seed 2). The interleaved layout leaves its initial plateau at a
+ * seed-dependent step: at 3000 steps seeds 1/2/3 give 0.73/0.86/0.34, and the first build of
+ * the project 0.46/0.72/0.43 (the runs agree bit for bit until rounding differences appear at
+ * step 190), so a 3000-step threshold on it would test luck; the rows layout is what the
+ * README shows. About a minute on 2 cores; run with `ctest -L slow`. */
 #include "cli_util.h"
 #include "test.h"
 
