@@ -305,10 +305,11 @@ ef_status nt_model_build(ef_model **out, const char *base, int read_in, int n_fe
                           "(pretrain --layout rows)", base, ef_layout_name(bc->layout));
         }
         if (bc->row_positions) {
+            int kb = bc->max_points;
             ef_model_destroy(bm);
             return EF_ERR(err, EF_ERR_INVALID, "%s has row positions (a time-series model of at most %d rows); "
                           "era contexts have no row order: use a model pretrained without --row-positions",
-                          base, bc->max_points);
+                          base, kb);
         }
         cfg.n_layer = bc->n_layer;
         cfg.d_model = bc->d_model;
