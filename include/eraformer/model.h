@@ -90,6 +90,10 @@ void ef_model_destroy(ef_model *m);
 const ef_model_config *ef_model_cfg(const ef_model *m);
 size_t ef_model_num_params(const ef_model *m);
 float *ef_model_params(ef_model *m);     /* the contiguous parameter block */
+/* Copies every non-empty parameter tensor of src whose size equals dst's into dst (warm
+ * starts: pretrain --init, finetune --base); returns a bitmask (1u << EF_P_*) of the
+ * non-empty dst tensors that were NOT copied, which the caller initialises its own way. */
+unsigned ef_model_copy_matching(ef_model *dst, ef_model *src);
 float *ef_model_grads(ef_model *m);      /* the contiguous gradient block */
 const ef_param_info *ef_model_param_info(const ef_model *m, int i);  /* i < EF_NPARAM_TENSORS */
 int ef_model_max_batch(const ef_model *m);

@@ -237,6 +237,20 @@ static int save(ef_model *m, const pt_opts *o, long step, ef_error *err) {
     return ef_model_save(m, o->out, &st, 1, err) != EF_OK;
 }
 
+/* Whether a model file's architecture can serve this run: the same input width and layout,
+ * at least as many points, and row positions equal (resume) or at most this run's (init:
+ * positions may be added, not dropped). On a mismatch, err says what differs. */
+static int arch_mismatch(const ef_model_config *mc, const pt_opts *o, const char *file, int exact_pos, ef_error *err) {
+    int pos_ok = exact_pos ? mc->row_positions == o->row_pos : mc->row_positions <= o->row_pos;
+    if (mc->d_max == o->d_max && mc->max_points >= o->points && mc->layout == o->layout && pos_ok) return 0;
+    *err = (ef_error){0};
+    err->code = EF_ERR_INVALID;
+    snprintf(err->msg, sizeof err->msg, "%s has d_max=%d, points=%d, layout %s%s; this run asks for %d, %d, %s%s", file,
+             mc->d_max, mc->max_points, ef_layout_name(mc->layout), mc->row_positions ? " with row positions" : "",
+             o->d_max, o->points, ef_layout_name(o->layout), o->row_pos ? " with row positions" : "");
+    return 1;
+}
+
 static int pretrain_run(pt_opts *op);
 
 int ef_cmd_pretrain(int argc, char **argv) {
@@ -293,14 +307,9 @@ static int pretrain_run(pt_opts *op) {
         int has_optim = 0;
         if (ef_model_load(&m, o.resume, o.batch, &st, &has_optim, &err) != EF_OK)
             return ef_cli_fail(&err, "--resume needs a checkpoint written by 'eraformer pretrain'");
-        const ef_model_config mc = *ef_model_cfg(m);
-        if (mc.d_max != o.d_max || mc.max_points < o.points || mc.layout != o.layout || mc.row_positions != o.row_pos) {
+        if (arch_mismatch(ef_model_cfg(m), &o, o.resume, 1, &err)) {
             ef_model_destroy(m);
-            err = (ef_error){0};
-            snprintf(err.msg, sizeof err.msg, "%s was trained with d_max=%d, points=%d, layout %s; this run asks for %d, %d, %s",
-                     o.resume, mc.d_max, mc.max_points, ef_layout_name(mc.layout), o.d_max, o.points, ef_layout_name(o.layout));
-            err.code = EF_ERR_INVALID;
-            return ef_cli_fail(&err, "pass the same --d-max, --points and --layout as the original run");
+            return ef_cli_fail(&err, "pass the same --d-max, --points, --layout and --row-positions as the original run");
         }
         if (!has_optim) fprintf(stderr, "pretrain: %s has no optimiser state: AdamW moments restart from zero\n", o.resume);
         start = st.step;
@@ -308,17 +317,11 @@ static int pretrain_run(pt_opts *op) {
     } else if (o.init) {
         /* a fresh model of the file's architecture with its weights: step 0, zero moments */
         ef_model *src = NULL;
-        int has_optim = 0;
-        if (ef_model_load(&src, o.init, 1, NULL, &has_optim, &err) != EF_OK)
+        if (ef_model_load(&src, o.init, 1, NULL, NULL, &err) != EF_OK)
             return ef_cli_fail(&err, "--init needs a model written by 'eraformer pretrain' or 'export'");
         ef_model_config mc = *ef_model_cfg(src);
-        if (mc.d_max != o.d_max || mc.max_points < o.points || mc.layout != o.layout || mc.row_positions > o.row_pos) {
+        if (arch_mismatch(&mc, &o, o.init, 0, &err)) {
             ef_model_destroy(src);
-            err = (ef_error){0};
-            snprintf(err.msg, sizeof err.msg, "%s has d_max=%d, points=%d, layout %s%s; this run asks for %d, %d, %s%s",
-                     o.init, mc.d_max, mc.max_points, ef_layout_name(mc.layout), mc.row_positions ? " with row positions" : "",
-                     o.d_max, o.points, ef_layout_name(o.layout), o.row_pos ? " with row positions" : "");
-            err.code = EF_ERR_INVALID;
             return ef_cli_fail(&err, "pass the --d-max, --points, --layout (and --row-positions) of the initial model");
         }
         mc.row_positions = o.row_pos;
@@ -326,18 +329,15 @@ static int pretrain_run(pt_opts *op) {
             ef_model_destroy(src);
             return ef_cli_fail(&err, NULL);
         }
-        /* every tensor of the same size is copied; row positions added to a model without them
-         * start at zero, so that the first step predicts exactly as the initial model */
-        for (int i = 0; i < EF_NPARAM_TENSORS; i++) {
-            const ef_param_info *a = ef_model_param_info(m, i), *b = ef_model_param_info(src, i);
-            float *dst = ef_model_params(m) + a->offset;
-            if (a->size == b->size) memcpy(dst, ef_model_params(src) + b->offset, a->size * sizeof(float));
-            else memset(dst, 0, a->size * sizeof(float));
-        }
+        /* row positions added to a model without them start at zero, so that the first step
+         * predicts exactly as the initial model */
+        unsigned missed = ef_model_copy_matching(m, src);
+        for (int i = 0; i < EF_NPARAM_TENSORS; i++)
+            if (missed & (1u << i)) {
+                const ef_param_info *a = ef_model_param_info(m, i);
+                memset(ef_model_params(m) + a->offset, 0, a->size * sizeof(float));
+            }
         ef_model_destroy(src);
-        o.layers = mc.n_layer;
-        o.d_model = mc.d_model;
-        o.heads = mc.n_head;
     } else {
         ef_model_config mc = {o.layout, o.layers, o.d_model, o.heads, o.d_max, o.points, o.row_pos};
         if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK) return ef_cli_fail(&err, NULL);

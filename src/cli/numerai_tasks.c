@@ -326,14 +326,11 @@ ef_status nt_model_build(ef_model **out, const char *base, int read_in, int n_fe
     /* copy every tensor whose shape matches; project the read-in when the width changed */
     float *dst = ef_model_params(*out), *src = ef_model_params(bm);
     int Db = ef_model_cfg(bm)->d_max, Dn = cfg.d_max, C = cfg.d_model;
-    for (int i = 0; i < EF_NPARAM_TENSORS; i++) {
-        const ef_param_info *a = ef_model_param_info(*out, i), *b = ef_model_param_info(bm, i);
-        if (a->size == b->size && a->size > 0) {
-            memcpy(dst + a->offset, src + b->offset, a->size * sizeof(float));
-        } else if (i == EF_P_WIN && a->size > 0) {
-            /* w_in is (C, 2D): values in [0, D), missing indicators in [D, 2D) */
-            int Fa = (int)a->shape[1], Fb = (int)b->shape[1];
-            if (Fa != 2 * Dn || Fb != 2 * Db) continue;
+    if (ef_model_copy_matching(*out, bm) & (1u << EF_P_WIN)) {
+        const ef_param_info *a = ef_model_param_info(*out, EF_P_WIN), *b = ef_model_param_info(bm, EF_P_WIN);
+        /* w_in is (C, 2D): values in [0, D), missing indicators in [D, 2D) */
+        int Fa = (int)a->shape[1], Fb = (int)b->shape[1];
+        if (Fa == 2 * Dn && Fb == 2 * Db) {
             ef_rng r;
             ef_rng_init(&r, seed, 0x9807EC7ull);
             float *P = ef_malloc((size_t)Db * Dn * sizeof(float));

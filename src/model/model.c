@@ -36,6 +36,17 @@ const ef_model_config *ef_model_cfg(const ef_model *m) { return &m->cfg; }
 size_t ef_model_num_params(const ef_model *m) { return m->n_params; }
 float *ef_model_params(ef_model *m) { return m->params; }
 float *ef_model_grads(ef_model *m) { return m->grads; }
+
+unsigned ef_model_copy_matching(ef_model *dst, ef_model *src) {
+    unsigned missed = 0;
+    for (int i = 0; i < EF_NPARAM_TENSORS; i++) {
+        const ef_param_info *a = &dst->info[i], *b = &src->info[i];
+        if (!a->size) continue;
+        if (a->size == b->size) memcpy(dst->params + a->offset, src->params + b->offset, a->size * sizeof(float));
+        else missed |= 1u << i;
+    }
+    return missed;
+}
 const ef_param_info *ef_model_param_info(const ef_model *m, int i) { return &m->info[i]; }
 int ef_model_max_batch(const ef_model *m) { return m->max_B; }
 long ef_model_step(const ef_model *m) { return m->step; }

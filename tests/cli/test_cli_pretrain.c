@@ -139,6 +139,10 @@ static void test_init(void) {
     free(e);
     CHECK(cli_run("pretrain " ROWS " --task linear --d 5 --points 11 --steps 5 --init pt_rows.st --out pt_x.st", NULL, NULL) == 2);
     CHECK(cli_run("pretrain " ROWS " --task linear --steps 5 --init pt_rows.st --resume pt_rows.st --out pt_x.st", NULL, NULL) == 2);
+    CHECK(cli_run("pretrain " ROWS " --task linear --steps 30 --row-positions --resume pt_rows.st --out pt_x.st", NULL, "pt_err.txt") == 2);
+    e = cli_slurp("pt_err.txt");
+    CHECK(e && strstr(e, "pt_rows.st") && strstr(e, "with row positions")); /* resume keeps the architecture */
+    free(e);
     CHECK(cli_run("pretrain " SMALL " --steps 5 --row-positions --out pt_x.st", NULL, NULL) == 2); /* interleaved */
     /* icl-eval of a time-series class runs on the positional model */
     CHECK(cli_run("icl-eval --class ar_drift --tasks 16 --bootstrap 0 --baselines zero --model pt_ip10.st", "pt_ie4.csv", NULL) == 0);

@@ -5,7 +5,7 @@
 #   phase 1: dense linear alone = models/linear-d10.st (tools/recipes/linear-d10.sh, 40k steps);
 #   phase 2: the whole mixture from its weights (--init: fresh AdamW moments and schedule; the
 #            row-position embedding starts at zero), lr 5e-4, 55,000 steps on one thread
-#            (~92 min on one core of this machine while the other core was busy).
+#            (91 min on one core of this machine while the other core was busy).
 # Label noise on half of the tasks (relative sigma U[0.05, 0.5]), 10 % of tasks with missing
 # features, 5 % with labels quantised to Numerai's 5 bins; 20 % of tasks on Numerai-like inputs.
 # Then the weights-only export and the in-context evaluation of every class (1,280 tasks each),
