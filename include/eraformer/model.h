@@ -94,6 +94,12 @@ float *ef_model_params(ef_model *m);     /* the contiguous parameter block */
  * starts: pretrain --init, finetune --base); returns a bitmask (1u << EF_P_*) of the
  * non-empty dst tensors that were NOT copied, which the caller initialises its own way. */
 unsigned ef_model_copy_matching(ef_model *dst, ef_model *src);
+/* Copies src into dst, where dst has src's architecture except possibly more layers (and
+ * row positions where src has none): dst's first layers are src's; each further block keeps
+ * its fresh initialisation but with zero output projections (attention and MLP), so that dst
+ * computes exactly src's function and every new weight still receives a gradient. A tensor
+ * src lacks starts at zero. Depth growth for pretrain --init --layers. */
+ef_status ef_model_copy_grow(ef_model *dst, ef_model *src, ef_error *err);
 float *ef_model_grads(ef_model *m);      /* the contiguous gradient block */
 const ef_param_info *ef_model_param_info(const ef_model *m, int i);  /* i < EF_NPARAM_TENSORS */
 int ef_model_max_batch(const ef_model *m);

@@ -58,7 +58,8 @@ static void usage(FILE *f) {
 "  --resume FILE         continue from a checkpoint written by pretrain\n"
 "  --init FILE           start from the weights of another rows/interleaved model (a class\n"
 "                        curriculum: e.g. a linear model, then the mixture); fresh AdamW moments,\n"
-"                        schedule and step; the architecture comes from FILE\n"
+"                        schedule and step; the architecture comes from FILE, except that\n"
+"                        --layers N (more than FILE's) adds blocks that start as the identity\n"
 "  --checkpoint-every N  steps between checkpoints (default 250)\n"
 "  --log FILE            JSONL log (default OUT.log.jsonl)\n"
 "  --eval-every N        steps between held-out evaluations (default 100)\n"
@@ -74,7 +75,7 @@ static void usage(FILE *f) {
 
 typedef struct pt_opts {
     const char *out, *resume, *init, *log, *mixture, *xspec, *pparams;
-    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0, row_pos;
+    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0, row_pos, layers_set;
     long steps, warmup, ckpt_every, eval_every, stop_after;
     double lr, min_lr_ratio, wd, clip;
     uint64_t seed;
@@ -186,7 +187,7 @@ static int parse(int argc, char **argv, pt_opts *o) {
             if (ef_layout_parse(optarg, &o->layout, &e) != EF_OK) return ef_cli_usage(cmd, "%s", e.msg);
             break;
         }
-        case 'l': rc = ef_cli_parse_long(cmd, "--layers", optarg, 1, 256, &v); o->layers = (int)v; break;
+        case 'l': rc = ef_cli_parse_long(cmd, "--layers", optarg, 1, 256, &v); o->layers = (int)v; o->layers_set = 1; break;
         case 'C': rc = ef_cli_parse_long(cmd, "--d-model", optarg, 1, 8192, &v); o->d_model = (int)v; break;
         case 'H': rc = ef_cli_parse_long(cmd, "--heads", optarg, 1, 256, &v); o->heads = (int)v; break;
         case 's': rc = ef_cli_parse_long(cmd, "--steps", optarg, 0, 1L << 40, &o->steps); break;
@@ -324,19 +325,20 @@ static int pretrain_run(pt_opts *op) {
             ef_model_destroy(src);
             return ef_cli_fail(&err, "pass the --d-max, --points, --layout (and --row-positions) of the initial model");
         }
+        if (o.layers_set && o.layers < mc.n_layer) {
+            ef_model_destroy(src);
+            return ef_cli_usage("pretrain", "--init %s has %d layers: --layers may add layers, not remove them (got %d)",
+                                o.init, mc.n_layer, o.layers);
+        }
         mc.row_positions = o.row_pos;
-        if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK) {
+        if (o.layers_set) mc.n_layer = o.layers;
+        /* added row positions start at zero and added layers with zero output projections, so
+         * that the first step predicts exactly as the initial model */
+        if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK || ef_model_copy_grow(m, src, &err) != EF_OK) {
+            ef_model_destroy(m);
             ef_model_destroy(src);
             return ef_cli_fail(&err, NULL);
         }
-        /* row positions added to a model without them start at zero, so that the first step
-         * predicts exactly as the initial model */
-        unsigned missed = ef_model_copy_matching(m, src);
-        for (int i = 0; i < EF_NPARAM_TENSORS; i++)
-            if (missed & (1u << i)) {
-                const ef_param_info *a = ef_model_param_info(m, i);
-                memset(ef_model_params(m) + a->offset, 0, a->size * sizeof(float));
-            }
         ef_model_destroy(src);
     } else {
         ef_model_config mc = {o.layout, o.layers, o.d_model, o.heads, o.d_max, o.points, o.row_pos};

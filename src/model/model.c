@@ -47,6 +47,34 @@ unsigned ef_model_copy_matching(ef_model *dst, ef_model *src) {
     }
     return missed;
 }
+static int is_layer_tensor(int i) { return i >= EF_P_LN1W && i <= EF_P_FCPROJB; }
+
+ef_status ef_model_copy_grow(ef_model *dst, ef_model *src, ef_error *err) {
+    const ef_model_config *a = &dst->cfg, *b = &src->cfg;
+    int L0 = b->n_layer, L = a->n_layer;
+    EF_CHECK(a->layout == b->layout && a->d_model == b->d_model && a->n_head == b->n_head && a->d_max == b->d_max &&
+             a->max_points == b->max_points && L >= L0, err, EF_ERR_INVALID,
+             "model growth: the target must have the source's layout, width, heads, d_max and points and at "
+             "least its %d layers (got %d)", L0, L);
+    for (int i = 0; i < EF_NPARAM_TENSORS; i++) {
+        const ef_param_info *pa = &dst->info[i], *pb = &src->info[i];
+        if (!pa->size) continue;
+        if (!is_layer_tensor(i)) {
+            /* a tensor the source lacks (row positions added) starts at zero */
+            if (pa->size == pb->size) memcpy(dst->params + pa->offset, src->params + pb->offset, pa->size * sizeof(float));
+            else memset(dst->params + pa->offset, 0, pa->size * sizeof(float));
+            continue;
+        }
+        /* (L, ...) stacks: layer l of the source is layer l of the target; the new layers
+         * keep their fresh initialisation except the two output projections, which start at
+         * zero so that each new block adds nothing to the residual stream */
+        size_t per = pa->size / (size_t)L;
+        memcpy(dst->params + pa->offset, src->params + pb->offset, (size_t)L0 * per * sizeof(float));
+        if (i == EF_P_ATTPROJW || i == EF_P_ATTPROJB || i == EF_P_FCPROJW || i == EF_P_FCPROJB)
+            memset(dst->params + pa->offset + (size_t)L0 * per, 0, (size_t)(L - L0) * per * sizeof(float));
+    }
+    return EF_OK;
+}
 const ef_param_info *ef_model_param_info(const ef_model *m, int i) { return &m->info[i]; }
 int ef_model_max_batch(const ef_model *m) { return m->max_B; }
 long ef_model_step(const ef_model *m) { return m->step; }

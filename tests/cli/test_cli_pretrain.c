@@ -122,7 +122,20 @@ static void test_init(void) {
     }
     CHECKF(cli_files_equal("pt_ie0.csv", "pt_ie1.csv"), "--init: the copied model predicts differently");
     CHECKF(cli_files_equal("pt_ie0.csv", "pt_ie2.csv"), "--init --row-positions: zero positions changed the predictions");
-    char *h = cli_slurp("pt_ip0.st");
+    /* --layers adds blocks that start as the identity; removing layers is refused */
+    CHECK(cli_run("pretrain --layout rows --d 4 --points 9 --layers 3 --batch 8 --threads 2 --mixture relu=1 --steps 0 "
+                  "--init pt_rows.st --out pt_il0.st", NULL, NULL) == 0);
+    CHECK(cli_run("icl-eval --class linear --tasks 16 --bootstrap 0 --baselines zero --model pt_il0.st", "pt_ie5.csv", NULL) == 0);
+    CHECKF(cli_files_equal("pt_ie0.csv", "pt_ie5.csv"), "--init --layers 3: the grown model predicts differently");
+    char *h = cli_slurp("pt_il0.st");
+    CHECK(h && strstr(h + 8, "\\\"n_layer\\\":3"));
+    free(h);
+    CHECK(cli_run("pretrain --layout rows --d 4 --points 9 --layers 1 --batch 8 --threads 2 --task linear --steps 5 "
+                  "--init pt_rows.st --out pt_x.st", NULL, "pt_err.txt") == 2);
+    char *e0 = cli_slurp("pt_err.txt");
+    CHECK(e0 && strstr(e0, "pt_rows.st has 2 layers"));
+    free(e0);
+    h = cli_slurp("pt_ip0.st");
     CHECK(h && strstr(h + 8, "row_positions") && strstr(h + 8, "embed.wpe"));
     free(h);
     /* training on from the copy: a mixture step changes the weights; the log starts at step 1 */

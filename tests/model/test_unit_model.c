@@ -1,6 +1,7 @@
 /* Model: determinism (same seed twice; 1 vs 2 threads bitwise), checkpoint round trip and
  * exact resume, rejection of corrupt checkpoints, optimiser and schedule behaviour, row
- * positions (order-sensitive rows layout) against the permutation-invariant default. */
+ * positions (order-sensitive rows layout) against the permutation-invariant default, depth
+ * growth (a grown model starts as its source and trains its new blocks). */
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -253,9 +254,52 @@ static void test_row_positions(void) {
     CHECK(ef_model_create(&m, &il, B, 1, &err) == EF_ERR_INVALID && strstr(err.msg, "row positions"));
 }
 
+/* Depth growth (pretrain --init --layers): the grown model predicts bitwise as the source,
+ * every new block receives a gradient and moves, and mismatched targets are refused. */
+static void test_grow(ef_layout layout) {
+    ef_error err = {0};
+    ef_model_config c2 = {layout, 2, 16, 2, D, K, 0}, c4 = {layout, 4, 16, 2, D, K, 0};
+    ef_model *a, *g;
+    CHECK(ef_model_create(&a, &c2, B, 7, &err) == EF_OK);
+    train(a, 5, NULL);
+    CHECK(ef_model_create(&g, &c4, B, 8, &err) == EF_OK);
+    CHECK(ef_model_copy_grow(g, a, &err) == EF_OK);
+    ef_batch bt = {B, K, 4, X, Y, NULL, NULL};
+    float pa[B * 2 * K], pg[B * 2 * K];
+    double la, lg;
+    CHECK(ef_model_forward(a, &bt, pa, &la, &err) == EF_OK);
+    CHECK(ef_model_forward(g, &bt, pg, &lg, &err) == EF_OK);
+    CHECKF(la == lg && memcmp(pa, pg, sizeof(float) * B * K) == 0, "grown model: loss %.9g vs %.9g", lg, la);
+    ef_model_zero_grad(g);
+    CHECK(ef_model_backward(g, &err) == EF_OK);
+    const ef_param_info *pw = ef_model_param_info(g, EF_P_ATTPROJW), *pf = ef_model_param_info(g, EF_P_FCPROJW),
+                        *fc = ef_model_param_info(g, EF_P_FCW);
+    for (int l = 2; l < 4; l++) {
+        double ga = 0, gf = 0;
+        for (size_t j = 0; j < pw->size / 4; j++) ga += fabs(ef_model_grads(g)[pw->offset + l * pw->size / 4 + j]);
+        for (size_t j = 0; j < pf->size / 4; j++) gf += fabs(ef_model_grads(g)[pf->offset + l * pf->size / 4 + j]);
+        CHECKF(ga > 0 && gf > 0, "new layer %d: zero gradient on its output projections (%g, %g)", l, ga, gf);
+    }
+    float before = ef_model_params(g)[fc->offset + 3 * fc->size / 4];
+    train(g, 3, NULL);
+    CHECKF(ef_model_params(g)[fc->offset + 3 * fc->size / 4] != before, "new layer 3: the MLP did not move");
+    /* refused: fewer layers, another width */
+    ef_model_config c1 = {layout, 1, 16, 2, D, K, 0}, w = {layout, 4, 32, 2, D, K, 0};
+    ef_model *s1, *sw;
+    CHECK(ef_model_create(&s1, &c1, B, 1, &err) == EF_OK && ef_model_create(&sw, &w, B, 1, &err) == EF_OK);
+    CHECK(ef_model_copy_grow(s1, a, &err) == EF_ERR_INVALID && strstr(err.msg, "layers"));
+    CHECK(ef_model_copy_grow(sw, a, &err) == EF_ERR_INVALID);
+    ef_model_destroy(s1);
+    ef_model_destroy(sw);
+    ef_model_destroy(a);
+    ef_model_destroy(g);
+}
+
 int main(void) {
     make_data();
     test_row_positions();
+    test_grow(EF_LAYOUT_ROWS);
+    test_grow(EF_LAYOUT_INTERLEAVED);
     test_determinism(EF_LAYOUT_INTERLEAVED);
     test_determinism(EF_LAYOUT_ROWS);
     test_checkpoint(EF_LAYOUT_INTERLEAVED);
