@@ -107,6 +107,18 @@ int ef_model_max_batch(const ef_model *m);
 /* Forward pass. pred (B,k) receives the prediction for every row (may be NULL). Returns the
  * loss in *loss (may be NULL): MSE over all k points (interleaved) or over query rows (rows). */
 ef_status ef_model_forward(ef_model *m, const ef_batch *batch, float *pred, double *loss, ef_error *err);
+/* Symmetry ensemble (test time): the mean of `members` forward passes; member 0 is the batch
+ * as given, member e > 0 sees each task b with its first d[b] input columns (all d_max when
+ * batch->d is NULL) permuted and sign-flipped and its labels sign-flipped, all drawn from
+ * (ef_hash64(seed, task0 + b), e), and its predictions flipped back. members = 1 is exactly
+ * ef_model_forward. pred (B,k) as in ef_model_forward. */
+ef_status ef_model_forward_sym(ef_model *m, const ef_batch *batch, int members, uint64_t seed, uint64_t task0,
+                               float *pred, ef_error *err);
+/* The member's view of a batch: x (B,k,D), y (B,k), mask (B,k,D; may be NULL, then not
+ * written; all observed where batch->mask is NULL) and the label sign per task ysign (B). */
+#define EF_SYM_MAX_D 4096
+void ef_sym_transform(const ef_batch *batch, int member, uint64_t seed, uint64_t task0, int D, float *x, float *y,
+                      uint8_t *mask, float *ysign);
 /* Zeroes the gradient block. */
 void ef_model_zero_grad(ef_model *m);
 /* Backward of the last forward's loss; accumulates into the gradient block. */

@@ -37,6 +37,9 @@ static void usage(FILE *f) {
 "  --prior-params SPEC prior settings key=value,... as in 'pretrain'\n"
 "  --bootstrap N       bootstrap resamples for the 90%% interval (default 1000)\n"
 "  --seed N            task stream (default 7; pretrain's own streams are different)\n"
+"  --ensemble N        transformer: mean of N passes over symmetric views of each task (member\n"
+"                      1 as given; the others with the input columns permuted and sign-flipped\n"
+"                      and the labels sign-flipped, mapped back); default 1\n"
 "  --threads N         OpenMP threads\n"
 "  --csv FILE          write the CSV there instead of stdout\n"
 "  --plot FILE         write an SVG plot (error vs k, one line per estimator)\n");
@@ -76,10 +79,11 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         {"d", required_argument, 0, 'd'}, {"points", required_argument, 0, 'k'}, {"tasks", required_argument, 0, 'n'},
         {"baselines", required_argument, 0, 'b'}, {"ood", required_argument, 0, 'o'}, {"prior-params", required_argument, 0, 'P'},
         {"bootstrap", required_argument, 0, 'B'}, {"seed", required_argument, 0, 'S'}, {"threads", required_argument, 0, 'T'},
-        {"csv", required_argument, 0, 'C'}, {"plot", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+        {"csv", required_argument, 0, 'C'}, {"plot", required_argument, 0, 'p'}, {"ensemble", required_argument, 0, 'E'},
+        {0, 0, 0, 0}};
     const char *cmd = "icl-eval", *model_path = NULL, *cls_name = NULL, *bl_list = NULL, *ood = NULL, *pparams = NULL;
     const char *csv_path = NULL, *plot_path = NULL;
-    long d = 0, k = 0, ntasks = 1280, nboot = 1000, threads = 0;
+    long d = 0, k = 0, ntasks = 1280, nboot = 1000, threads = 0, members = 1;
     uint64_t seed = 7;
     int c, rc = 0;
     optind = 1;
@@ -99,6 +103,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         case 'T': rc = ef_cli_parse_long(cmd, "--threads", optarg, 1, 1024, &threads); break;
         case 'C': csv_path = optarg; break;
         case 'p': plot_path = optarg; break;
+        case 'E': rc = ef_cli_parse_long(cmd, "--ensemble", optarg, 1, 1024, &members); break;
         default: return ef_cli_usage(cmd, "unknown option");
         }
         if (rc) return rc;
@@ -246,6 +251,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
     fprintf(stderr, "icl-eval: %s, class %s, d %ld, k %ld, %ld tasks%s%s, estimators:", model_path, ef_prior_class_name(cls),
             d, k, ntasks, ood ? ", ood " : "", ood ? ood : "");
     for (int e = 0; e < ne; e++) fprintf(stderr, " %s", names[e]);
+    if (members > 1) fprintf(stderr, " (transformer: %ld-member symmetry ensemble)", members);
     fputc('\n', stderr);
     ef_progress prog;
     ef_progress_start(&prog, "icl-eval", (double)ntasks, "tasks");
@@ -273,13 +279,13 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         /* transformer */
         if (mc->layout == EF_LAYOUT_INTERLEAVED) {
             ef_batch bt = {B, (int)k, 0, x, y, mask, dvec};
-            if (ef_model_forward(m, &bt, pred, NULL, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
+            if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, pred, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
         } else {
             float *rowp = ef_malloc((size_t)B * K * sizeof(float));
             if (!rowp) { err.code = EF_ERR_NOMEM; snprintf(err.msg, sizeof err.msg, "out of memory"); status = ef_cli_fail(&err, NULL); goto done; }
             for (int n_ctx = 0; n_ctx < (int)k; n_ctx++) {
                 ef_batch bt = {B, (int)k, n_ctx, x, y, mask, dvec};
-                if (ef_model_forward(m, &bt, rowp, NULL, &err) != EF_OK) { ef_free(rowp); status = ef_cli_fail(&err, NULL); goto done; }
+                if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, rowp, &err) != EF_OK) { ef_free(rowp); status = ef_cli_fail(&err, NULL); goto done; }
                 for (int b = 0; b < B; b++) pred[(size_t)b * K + n_ctx] = rowp[(size_t)b * K + n_ctx];
             }
             ef_free(rowp);

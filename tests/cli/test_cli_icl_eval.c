@@ -1,6 +1,6 @@
 /* eraformer icl-eval: CSV shape, the protocol's sanity (least squares is exact once it has
  * more examples than dimensions; the zero predictor scores ~1), the SVG plot, OOD options and
- * usage errors. */
+ * usage errors, the symmetry ensemble. */
 #include "cli_util.h"
 #include "test.h"
 
@@ -62,6 +62,18 @@ int main(void) {
     CHECK(cli_run("icl-eval --model icl_model.st --ood combo=linear+nosuch", NULL, "icl.err") == 2);
     CHECK(cli_run("icl-eval --model icl_model.st --class tree --ood combo=linear+tree", NULL, "icl.err") == 2);
     CHECK(cli_run("icl-eval --model icl_model.st --ood combo=linear+tree:2", NULL, "icl.err") == 2);
+    /* --ensemble: 1 is the plain model; 4 members give other transformer rows, same baselines */
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 16 --bootstrap 0 --baselines lstsq", "icl_e0.csv", NULL) == 0);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 16 --bootstrap 0 --baselines lstsq --ensemble 1",
+                  "icl_e1.csv", NULL) == 0);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 16 --bootstrap 0 --baselines lstsq --ensemble 4",
+                  "icl_e4.csv", NULL) == 0);
+    CHECK(cli_files_equal("icl_e0.csv", "icl_e1.csv") && !cli_files_equal("icl_e0.csv", "icl_e4.csv"));
+    char *e0 = cli_slurp("icl_e0.csv"), *e4 = cli_slurp("icl_e4.csv");
+    CHECK(e0 && e4 && strstr(e0, "\n8,lstsq,") && !strcmp(strstr(e0, "\n8,lstsq,"), strstr(e4, "\n8,lstsq,")));
+    free(e0);
+    free(e4);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --ensemble 0", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --model icl_model.st --class nosuch", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --model icl_model.st --class linear --points 99", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --class linear", NULL, NULL) == 2);
