@@ -111,9 +111,10 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *batch, float *pred, doub
  * as given, member e > 0 sees each task b with its first d[b] input columns (all d_max when
  * batch->d is NULL) permuted and sign-flipped and its labels sign-flipped, all drawn from
  * (ef_hash64(seed, task0 + b), e), and its predictions flipped back. members = 1 is exactly
- * ef_model_forward. pred (B,k) as in ef_model_forward. */
+ * ef_model_forward. pred (B,k) as in ef_model_forward; pred_first (B,k; may be NULL)
+ * receives member 0's predictions, i.e. the single pass, at no extra cost. */
 ef_status ef_model_forward_sym(ef_model *m, const ef_batch *batch, int members, uint64_t seed, uint64_t task0,
-                               float *pred, ef_error *err);
+                               float *pred, float *pred_first, ef_error *err);
 /* The member's view of a batch: x (B,k,D), y (B,k), mask (B,k,D; may be NULL, then not
  * written; all observed where batch->mask is NULL) and the label sign per task ysign (B). */
 #define EF_SYM_MAX_D 4096

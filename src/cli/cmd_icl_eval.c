@@ -194,7 +194,8 @@ int ef_cmd_icl_eval(int argc, char **argv) {
 
     /* estimators: the transformer, then the baselines */
     ef_baseline bls[MAX_EST];
-    const char *names[MAX_EST + 1];
+    const char *names[MAX_EST + 2];
+    char ens_name[48];
     char namebuf[MAX_EST][32];
     int nb = 0;
     char list[512];
@@ -231,18 +232,22 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         snprintf(namebuf[nb], sizeof namebuf[nb], "%s", tok);
         nb++;
     }
-    int ne = nb + 1;
+    /* with --ensemble N the single pass (the ensemble's first member) and the ensemble are
+     * both reported: "transformer" and "transformer-ensN", then the baselines */
+    int nt = members > 1 ? 2 : 1, ne = nb + nt;
     names[0] = "transformer";
-    for (int i = 0; i < nb; i++) names[i + 1] = namebuf[i];
+    snprintf(ens_name, sizeof ens_name, "transformer-ens%ld", members);
+    if (nt == 2) names[1] = ens_name;
+    for (int i = 0; i < nb; i++) names[i + nt] = namebuf[i];
 
     size_t K = (size_t)k, D = (size_t)mc->d_max, NT = (size_t)ntasks;
     double *errs = ef_calloc((size_t)ne * NT * K, sizeof(double));   /* [estimator][task][i] */
     float *x = ef_malloc((size_t)MB * K * D * sizeof(float)), *y = ef_malloc((size_t)MB * K * sizeof(float));
-    float *pred = ef_malloc((size_t)MB * K * sizeof(float)), *bpred = ef_malloc((size_t)MB * nb * K * sizeof(float) + 4);
+    float *pred = ef_malloc((size_t)MB * K * sizeof(float)), *pred1 = ef_malloc((size_t)MB * K * sizeof(float)), *bpred = ef_malloc((size_t)MB * nb * K * sizeof(float) + 4);
     uint8_t *mask = ef_malloc((size_t)MB * K * D);
     int *dvec = ef_malloc((size_t)MB * sizeof(int));
     ef_task_info *info = ef_malloc((size_t)MB * sizeof(ef_task_info));
-    if (!errs || !x || !y || !pred || !bpred || !mask || !dvec || !info) {
+    if (!errs || !x || !y || !pred || !pred1 || !bpred || !mask || !dvec || !info) {
         err.code = EF_ERR_NOMEM;
         snprintf(err.msg, sizeof err.msg, "out of memory for %ld tasks", ntasks);
         status = ef_cli_fail(&err, NULL);
@@ -279,16 +284,27 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         /* transformer */
         if (mc->layout == EF_LAYOUT_INTERLEAVED) {
             ef_batch bt = {B, (int)k, 0, x, y, mask, dvec};
-            if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, pred, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
+            if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, pred1, pred, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
         } else {
-            float *rowp = ef_malloc((size_t)B * K * sizeof(float));
-            if (!rowp) { err.code = EF_ERR_NOMEM; snprintf(err.msg, sizeof err.msg, "out of memory"); status = ef_cli_fail(&err, NULL); goto done; }
+            float *rowp = ef_malloc((size_t)B * K * sizeof(float)), *rowp1 = ef_malloc((size_t)B * K * sizeof(float));
+            if (!rowp || !rowp1) {
+                ef_free(rowp);
+                ef_free(rowp1); err.code = EF_ERR_NOMEM; snprintf(err.msg, sizeof err.msg, "out of memory"); status = ef_cli_fail(&err, NULL); goto done; }
             for (int n_ctx = 0; n_ctx < (int)k; n_ctx++) {
                 ef_batch bt = {B, (int)k, n_ctx, x, y, mask, dvec};
-                if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, rowp, &err) != EF_OK) { ef_free(rowp); status = ef_cli_fail(&err, NULL); goto done; }
-                for (int b = 0; b < B; b++) pred[(size_t)b * K + n_ctx] = rowp[(size_t)b * K + n_ctx];
+                if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, rowp1, rowp, &err) != EF_OK) {
+                    ef_free(rowp);
+                    ef_free(rowp1);
+                    status = ef_cli_fail(&err, NULL);
+                    goto done;
+                }
+                for (int b = 0; b < B; b++) {
+                    pred[(size_t)b * K + n_ctx] = rowp[(size_t)b * K + n_ctx];
+                    pred1[(size_t)b * K + n_ctx] = rowp1[(size_t)b * K + n_ctx];
+                }
             }
             ef_free(rowp);
+            ef_free(rowp1);
         }
         /* baselines, parallel over tasks (each task's fits are independent and seeded) */
         int fail = 0;
@@ -312,9 +328,13 @@ int ef_cmd_icl_eval(int argc, char **argv) {
                 double yt = y[(size_t)b * K + i];
                 double et = pred[(size_t)b * K + i] - yt;
                 errs[((size_t)0 * NT + t0 + b) * K + i] = et * et / sc;
+                if (nt == 2) {
+                    double e1 = pred1[(size_t)b * K + i] - yt;
+                    errs[((size_t)1 * NT + t0 + b) * K + i] = e1 * e1 / sc;
+                }
                 for (int e = 0; e < nb; e++) {
                     double eb = bpred[((size_t)b * nb + e) * K + i] - yt;
-                    errs[((size_t)(e + 1) * NT + t0 + b) * K + i] = eb * eb / sc;
+                    errs[((size_t)(e + nt) * NT + t0 + b) * K + i] = eb * eb / sc;
                 }
             }
         }
@@ -360,15 +380,16 @@ int ef_cmd_icl_eval(int argc, char **argv) {
                 fprintf(out, "%zu,%s,%.6g,%.6g,%.6g\n", i, names[e], mean[e * K + i], lo5[e * K + i], hi95[e * K + i]);
         if (csv_path && ef_atomic_commit(&af, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
         /* summary: error at the last point, best baseline */
-        int best = 1;
-        for (int e = 2; e < ne; e++) if (mean[e * K + K - 1] < mean[best * K + K - 1]) best = e;
+        int best = nt;
+        for (int e = nt + 1; e < ne; e++) if (mean[e * K + K - 1] < mean[best * K + K - 1]) best = e;
         fprintf(stderr, "icl-eval: at %ld in-context examples: transformer %.4g [%.4g, %.4g]", k - 1, mean[K - 1], lo5[K - 1], hi95[K - 1]);
-        if (ne > 1)
+        if (nt == 2) fprintf(stderr, ", %s %.4g [%.4g, %.4g]", names[1], mean[2 * K - 1], lo5[2 * K - 1], hi95[2 * K - 1]);
+        if (ne > nt)
             fprintf(stderr, ", best baseline %s %.4g (ratio %.2f)", names[best], mean[best * K + K - 1],
                     mean[K - 1] / fmax(mean[best * K + K - 1], 1e-12));
         fputc('\n', stderr);
         if (plot_path) {
-            ef_svg_series ser[MAX_EST + 1];
+            ef_svg_series ser[MAX_EST + 2];
             for (int e = 0; e < ne; e++) ser[e] = (ef_svg_series){names[e], (int)K, xs, mean + e * K, lo5 + e * K, hi95 + e * K};
             ef_atomic_file pf;
             if (ef_atomic_open(&pf, plot_path, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
@@ -381,7 +402,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         ef_free(mean); ef_free(lo5); ef_free(hi95); ef_free(xs); ef_free(boot); ef_free(idx);
     }
 done:
-    ef_free(errs); ef_free(x); ef_free(y); ef_free(pred); ef_free(bpred); ef_free(mask); ef_free(dvec); ef_free(info);
+    ef_free(errs); ef_free(x); ef_free(y); ef_free(pred); ef_free(pred1); ef_free(bpred); ef_free(mask); ef_free(dvec); ef_free(info);
     ef_model_destroy(m);
     return status;
 }

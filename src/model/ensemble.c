@@ -42,9 +42,13 @@ void ef_sym_transform(const ef_batch *in, int member, uint64_t seed, uint64_t ta
 }
 
 ef_status ef_model_forward_sym(ef_model *m, const ef_batch *bt, int members, uint64_t seed, uint64_t task0, float *pred,
-                               ef_error *err) {
+                               float *pred_first, ef_error *err) {
     EF_CHECK(members >= 1, err, EF_ERR_INVALID, "symmetry ensemble: need at least 1 member, got %d", members);
-    if (members == 1) return ef_model_forward(m, bt, pred, NULL, err);
+    if (members == 1) {
+        ef_status st = ef_model_forward(m, bt, pred, NULL, err);
+        if (st == EF_OK && pred && pred_first) memcpy(pred_first, pred, (size_t)bt->B * (size_t)bt->k * sizeof *pred);
+        return st;
+    }
     int D = m->cfg.d_max;
     EF_CHECK(D <= EF_SYM_MAX_D, err, EF_ERR_INVALID, "symmetry ensemble: d_max %d above %d", D, EF_SYM_MAX_D);
     size_t BK = (size_t)bt->B * (size_t)bt->k;
@@ -63,6 +67,7 @@ ef_status ef_model_forward_sym(ef_model *m, const ef_batch *bt, int members, uin
         tb.y = y;
         tb.mask = mask;
         st = ef_model_forward(m, &tb, p, NULL, err);
+        if (st == EF_OK && e == 0 && pred_first) memcpy(pred_first, p, BK * sizeof *p);
         for (size_t i = 0; st == EF_OK && i < BK; i++) acc[i] += ys[i / (size_t)bt->k] * p[i];
     }
     if (st == EF_OK && pred)

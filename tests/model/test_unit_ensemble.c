@@ -112,11 +112,12 @@ static void test_forward(void) {
     ef_batch bt = {B, K, 5, X, Y, M, DV};
     float p0[B * K], p1[B * K], p4[B * K], p4b[B * K];
     CHECK(ef_model_forward(mdl, &bt, p0, NULL, &err) == EF_OK);
-    CHECK(ef_model_forward_sym(mdl, &bt, 1, 42, 0, p1, &err) == EF_OK);
+    CHECK(ef_model_forward_sym(mdl, &bt, 1, 42, 0, p1, NULL, &err) == EF_OK);
     CHECK(!memcmp(p0, p1, sizeof p0));
-    CHECK(ef_model_forward_sym(mdl, &bt, 4, 42, 0, p4, &err) == EF_OK);
-    CHECK(ef_model_forward_sym(mdl, &bt, 4, 42, 0, p4b, &err) == EF_OK);
+    CHECK(ef_model_forward_sym(mdl, &bt, 4, 42, 0, p4, NULL, &err) == EF_OK);
+    CHECK(ef_model_forward_sym(mdl, &bt, 4, 42, 0, p4b, p1, &err) == EF_OK);
     CHECK(!memcmp(p4, p4b, sizeof p4) && memcmp(p4, p0, sizeof p0) != 0);
+    CHECK(!memcmp(p1, p0, sizeof p0)); /* the first member is the single pass */
     /* the ensemble is the mean of the mapped-back members */
     float x[B * K * D], y[B * K], ys[B], q[B * K], mean[B * K] = {0};
     uint8_t m[B * K * D];
@@ -129,7 +130,7 @@ static void test_forward(void) {
     double md = 0;
     for (int i = 0; i < B * K; i++) md = fmax(md, fabs(mean[i] - p4[i]));
     CHECKF(md < 1e-6, "ensemble vs mean of members: %g", md);
-    CHECK(ef_model_forward_sym(mdl, &bt, 0, 42, 0, p4, &err) == EF_ERR_INVALID);
+    CHECK(ef_model_forward_sym(mdl, &bt, 0, 42, 0, p4, NULL, &err) == EF_ERR_INVALID);
     ef_model_destroy(mdl);
 }
 

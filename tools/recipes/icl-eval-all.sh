@@ -3,14 +3,16 @@
 # noise-free (CSV + SVG) and with label noise sigma = 0.25 (CSV), then the out-of-distribution
 # variants (scaled x and y, skewed covariance, convex combinations, classes never trained on).
 #   tools/recipes/icl-eval-all.sh MODEL.st PREFIX CLASS...
-# Environment: ERAFORMER (default build/eraformer), THREADS (default 1).
+# Environment: ERAFORMER (default build/eraformer), THREADS (default 1), ENSEMBLE (default 1:
+# with N > 1 the CSVs also carry the N-member symmetry ensemble, icl-eval --ensemble).
 set -eu
 BIN=${ERAFORMER:-build/eraformer}
 THREADS=${THREADS:-1}
+ENSEMBLE=${ENSEMBLE:-1}
 M=$1
 OUT=$2
 shift 2
-E="$BIN icl-eval --model $M --tasks 1280 --threads $THREADS"
+E="$BIN icl-eval --model $M --tasks 1280 --threads $THREADS --ensemble $ENSEMBLE"
 for c in "$@"; do
     $E --class "$c" --csv "$OUT.$c.csv" --plot "$OUT.$c.svg"
     $E --class "$c" --prior-params noise_prob=1,noise_min=0.25,noise_max=0.25 --csv "$OUT.$c.noise.csv"
