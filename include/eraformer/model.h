@@ -116,10 +116,10 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *batch, float *pred, doub
 ef_status ef_model_forward_sym(ef_model *m, const ef_batch *batch, int members, uint64_t seed, uint64_t task0,
                                float *pred, float *pred_first, ef_error *err);
 /* The member's view of a batch: x (B,k,D), y (B,k), mask (B,k,D; may be NULL, then not
- * written; all observed where batch->mask is NULL) and the label sign per task ysign (B). */
-#define EF_SYM_MAX_D 4096
-void ef_sym_transform(const ef_batch *batch, int member, uint64_t seed, uint64_t task0, int D, float *x, float *y,
-                      uint8_t *mask, float *ysign);
+ * written; all observed where batch->mask is NULL) and the label sign per task ysign (B);
+ * perm is scratch of D ints. */
+void ef_sym_transform(const ef_batch *batch, int member, uint64_t seed, uint64_t task0, int D, int *perm, float *x,
+                      float *y, uint8_t *mask, float *ysign);
 /* Zeroes the gradient block. */
 void ef_model_zero_grad(ef_model *m);
 /* Backward of the last forward's loss; accumulates into the gradient block. */

@@ -243,11 +243,14 @@ int ef_cmd_icl_eval(int argc, char **argv) {
     size_t K = (size_t)k, D = (size_t)mc->d_max, NT = (size_t)ntasks;
     double *errs = ef_calloc((size_t)ne * NT * K, sizeof(double));   /* [estimator][task][i] */
     float *x = ef_malloc((size_t)MB * K * D * sizeof(float)), *y = ef_malloc((size_t)MB * K * sizeof(float));
-    float *pred = ef_malloc((size_t)MB * K * sizeof(float)), *pred1 = ef_malloc((size_t)MB * K * sizeof(float)), *bpred = ef_malloc((size_t)MB * nb * K * sizeof(float) + 4);
+    float *pred = ef_malloc((size_t)MB * K * sizeof(float)), *pred_ens = ef_malloc((size_t)MB * K * sizeof(float));
+    float *bpred = ef_malloc((size_t)MB * nb * K * sizeof(float) + 4);
+    /* rows layout: one pass per context size; its predictions for every row */
+    float *rowp = ef_malloc((size_t)MB * K * sizeof(float)), *rowp_ens = ef_malloc((size_t)MB * K * sizeof(float));
     uint8_t *mask = ef_malloc((size_t)MB * K * D);
     int *dvec = ef_malloc((size_t)MB * sizeof(int));
     ef_task_info *info = ef_malloc((size_t)MB * sizeof(ef_task_info));
-    if (!errs || !x || !y || !pred || !pred1 || !bpred || !mask || !dvec || !info) {
+    if (!errs || !x || !y || !pred || !pred_ens || !rowp || !rowp_ens || !bpred || !mask || !dvec || !info) {
         err.code = EF_ERR_NOMEM;
         snprintf(err.msg, sizeof err.msg, "out of memory for %ld tasks", ntasks);
         status = ef_cli_fail(&err, NULL);
@@ -284,27 +287,19 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         /* transformer */
         if (mc->layout == EF_LAYOUT_INTERLEAVED) {
             ef_batch bt = {B, (int)k, 0, x, y, mask, dvec};
-            if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, pred1, pred, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
+            if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, pred_ens, pred, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto done; }
         } else {
-            float *rowp = ef_malloc((size_t)B * K * sizeof(float)), *rowp1 = ef_malloc((size_t)B * K * sizeof(float));
-            if (!rowp || !rowp1) {
-                ef_free(rowp);
-                ef_free(rowp1); err.code = EF_ERR_NOMEM; snprintf(err.msg, sizeof err.msg, "out of memory"); status = ef_cli_fail(&err, NULL); goto done; }
             for (int n_ctx = 0; n_ctx < (int)k; n_ctx++) {
                 ef_batch bt = {B, (int)k, n_ctx, x, y, mask, dvec};
-                if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, rowp1, rowp, &err) != EF_OK) {
-                    ef_free(rowp);
-                    ef_free(rowp1);
+                if (ef_model_forward_sym(m, &bt, (int)members, seed, t0, rowp_ens, rowp, &err) != EF_OK) {
                     status = ef_cli_fail(&err, NULL);
                     goto done;
                 }
                 for (int b = 0; b < B; b++) {
                     pred[(size_t)b * K + n_ctx] = rowp[(size_t)b * K + n_ctx];
-                    pred1[(size_t)b * K + n_ctx] = rowp1[(size_t)b * K + n_ctx];
+                    pred_ens[(size_t)b * K + n_ctx] = rowp_ens[(size_t)b * K + n_ctx];
                 }
             }
-            ef_free(rowp);
-            ef_free(rowp1);
         }
         /* baselines, parallel over tasks (each task's fits are independent and seeded) */
         int fail = 0;
@@ -329,7 +324,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
                 double et = pred[(size_t)b * K + i] - yt;
                 errs[((size_t)0 * NT + t0 + b) * K + i] = et * et / sc;
                 if (nt == 2) {
-                    double e1 = pred1[(size_t)b * K + i] - yt;
+                    double e1 = pred_ens[(size_t)b * K + i] - yt;
                     errs[((size_t)1 * NT + t0 + b) * K + i] = e1 * e1 / sc;
                 }
                 for (int e = 0; e < nb; e++) {
@@ -402,7 +397,7 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         ef_free(mean); ef_free(lo5); ef_free(hi95); ef_free(xs); ef_free(boot); ef_free(idx);
     }
 done:
-    ef_free(errs); ef_free(x); ef_free(y); ef_free(pred); ef_free(pred1); ef_free(bpred); ef_free(mask); ef_free(dvec); ef_free(info);
+    ef_free(errs); ef_free(x); ef_free(y); ef_free(pred); ef_free(pred_ens); ef_free(rowp); ef_free(rowp_ens); ef_free(bpred); ef_free(mask); ef_free(dvec); ef_free(info);
     ef_model_destroy(m);
     return status;
 }

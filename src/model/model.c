@@ -56,22 +56,22 @@ ef_status ef_model_copy_grow(ef_model *dst, ef_model *src, ef_error *err) {
              a->max_points == b->max_points && L >= L0, err, EF_ERR_INVALID,
              "model growth: the target must have the source's layout, width, heads, d_max and points and at "
              "least its %d layers (got %d)", L0, L);
+    unsigned missed = ef_model_copy_matching(dst, src);
     for (int i = 0; i < EF_NPARAM_TENSORS; i++) {
-        const ef_param_info *pa = &dst->info[i], *pb = &src->info[i];
-        if (!pa->size) continue;
-        if (!is_layer_tensor(i)) {
-            /* a tensor the source lacks (row positions added) starts at zero */
-            if (pa->size == pb->size) memcpy(dst->params + pa->offset, src->params + pb->offset, pa->size * sizeof(float));
-            else memset(dst->params + pa->offset, 0, pa->size * sizeof(float));
+        if (!(missed & (1u << i))) continue;
+        float *p = dst->params + dst->info[i].offset;
+        size_t n = dst->info[i].size;
+        if (!is_layer_tensor(i)) {  /* a tensor the source lacks (row positions added) starts at zero */
+            memset(p, 0, n * sizeof(float));
             continue;
         }
         /* (L, ...) stacks: layer l of the source is layer l of the target; the new layers
          * keep their fresh initialisation except the two output projections, which start at
          * zero so that each new block adds nothing to the residual stream */
-        size_t per = pa->size / (size_t)L;
-        memcpy(dst->params + pa->offset, src->params + pb->offset, (size_t)L0 * per * sizeof(float));
+        size_t per = n / (size_t)L;
+        memcpy(p, src->params + src->info[i].offset, (size_t)L0 * per * sizeof(float));
         if (i == EF_P_ATTPROJW || i == EF_P_ATTPROJB || i == EF_P_FCPROJW || i == EF_P_FCPROJB)
-            memset(dst->params + pa->offset + (size_t)L0 * per, 0, (size_t)(L - L0) * per * sizeof(float));
+            memset(p + (size_t)L0 * per, 0, (size_t)(L - L0) * per * sizeof(float));
     }
     return EF_OK;
 }

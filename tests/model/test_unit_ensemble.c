@@ -59,12 +59,13 @@ static void test_transform(void) {
     ef_batch bt = {B, K, 5, X, Y, M, DV};
     float x[B * K * D], y[B * K], ys[B], x2[B * K * D], y2[B * K], ys2[B];
     uint8_t m[B * K * D], m2[B * K * D];
-    ef_sym_transform(&bt, 0, 42, 100, D, x, y, m, ys);
+    int perm[D];
+    ef_sym_transform(&bt, 0, 42, 100, D, perm, x, y, m, ys);
     CHECK(!memcmp(x, X, sizeof x) && !memcmp(y, Y, sizeof y) && !memcmp(m, M, sizeof m));
     int moved = 0, flipped_y = 0;
     for (int e = 1; e <= 8; e++) {
-        ef_sym_transform(&bt, e, 42, 100, D, x, y, m, ys);
-        ef_sym_transform(&bt, e, 42, 100, D, x2, y2, m2, ys2);
+        ef_sym_transform(&bt, e, 42, 100, D, perm, x, y, m, ys);
+        ef_sym_transform(&bt, e, 42, 100, D, perm, x2, y2, m2, ys2);
         CHECK(!memcmp(x, x2, sizeof x) && !memcmp(y, y2, sizeof y) && !memcmp(ys, ys2, sizeof ys));
         for (int b = 0; b < B; b++) {
             flipped_y += ys[b] < 0;
@@ -99,8 +100,8 @@ static void test_transform(void) {
     CHECKF(moved > 0 && flipped_y > 0 && flipped_y < 8 * B, "the members do not transform (%d columns, %d label flips)",
            moved, flipped_y);
     /* another task index gives another view */
-    ef_sym_transform(&bt, 1, 42, 100, D, x, y, m, ys);
-    ef_sym_transform(&bt, 1, 42, 101, D, x2, y2, m2, ys2);
+    ef_sym_transform(&bt, 1, 42, 100, D, perm, x, y, m, ys);
+    ef_sym_transform(&bt, 1, 42, 101, D, perm, x2, y2, m2, ys2);
     CHECK(memcmp(x, x2, sizeof x) != 0);
 }
 
@@ -121,8 +122,9 @@ static void test_forward(void) {
     /* the ensemble is the mean of the mapped-back members */
     float x[B * K * D], y[B * K], ys[B], q[B * K], mean[B * K] = {0};
     uint8_t m[B * K * D];
+    int perm[D];
     for (int e = 0; e < 4; e++) {
-        ef_sym_transform(&bt, e, 42, 0, D, x, y, m, ys);
+        ef_sym_transform(&bt, e, 42, 0, D, perm, x, y, m, ys);
         ef_batch tb = {B, K, 5, x, y, m, DV};
         CHECK(ef_model_forward(mdl, &tb, q, NULL, &err) == EF_OK);
         for (int i = 0; i < B * K; i++) mean[i] += ys[i / K] * q[i] / 4;

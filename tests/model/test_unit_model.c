@@ -265,11 +265,11 @@ static void test_grow(ef_layout layout) {
     CHECK(ef_model_create(&g, &c4, B, 8, &err) == EF_OK);
     CHECK(ef_model_copy_grow(g, a, &err) == EF_OK);
     ef_batch bt = {B, K, 4, X, Y, NULL, NULL};
-    float pa[B * 2 * K], pg[B * 2 * K];
+    float pa[B * K], pg[B * K];
     double la, lg;
     CHECK(ef_model_forward(a, &bt, pa, &la, &err) == EF_OK);
     CHECK(ef_model_forward(g, &bt, pg, &lg, &err) == EF_OK);
-    CHECKF(la == lg && memcmp(pa, pg, sizeof(float) * B * K) == 0, "grown model: loss %.9g vs %.9g", lg, la);
+    CHECKF(la == lg && memcmp(pa, pg, sizeof pa) == 0, "grown model: loss %.9g vs %.9g", lg, la);
     ef_model_zero_grad(g);
     CHECK(ef_model_backward(g, &err) == EF_OK);
     const ef_param_info *pw = ef_model_param_info(g, EF_P_ATTPROJW), *pf = ef_model_param_info(g, EF_P_FCPROJW),
