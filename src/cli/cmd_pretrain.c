@@ -43,6 +43,8 @@ static void usage(FILE *f) {
 "  --row-positions       rows layout: a learned embedding per row index, so that the model sees\n"
 "                        the order of the rows (time-series classes); such a model reads at most\n"
 "                        --points rows and cannot be fine-tuned on eras\n"
+"  --ctx-min N           rows layout: each step labels n_ctx rows drawn uniformly from [N, k-1]\n"
+"                        (default 0), so more of the training signal falls on long contexts\n"
 "training:\n"
 "  --steps N             optimisation steps (default 1000)\n"
 "  --batch N             sequences per step (default 64)\n"
@@ -75,7 +77,7 @@ static void usage(FILE *f) {
 
 typedef struct pt_opts {
     const char *out, *resume, *init, *log, *mixture, *xspec, *pparams;
-    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0, row_pos, layers_set;
+    int d, d_max, points, curriculum_every, layers, d_model, heads, batch, threads, cur_d0, cur_k0, row_pos, layers_set, ctx_min;
     long steps, warmup, ckpt_every, eval_every, stop_after;
     double lr, min_lr_ratio, wd, clip;
     uint64_t seed;
@@ -87,9 +89,9 @@ static void opts_json(const pt_opts *o, char *buf, size_t n) {
     snprintf(buf, n,
              "{\"mixture\":\"%s\",\"x\":\"%s\",\"prior_params\":\"%s\",\"d\":%d,\"points\":%d,"
              "\"curriculum_every\":%d,\"curriculum_start\":[%d,%d],\"batch\":%d,\"steps\":%ld,\"lr\":%.9g,\"warmup\":%ld,"
-             "\"min_lr_ratio\":%.9g,\"weight_decay\":%.9g,\"clip\":%.9g}",
+             "\"min_lr_ratio\":%.9g,\"weight_decay\":%.9g,\"clip\":%.9g,\"ctx_min\":%d}",
              o->mixture, o->xspec ? o->xspec : "", o->pparams ? o->pparams : "", o->d, o->points,
-             o->curriculum_every, o->cur_d0, o->cur_k0, o->batch, o->steps, o->lr, o->warmup, o->min_lr_ratio, o->wd, o->clip);
+             o->curriculum_every, o->cur_d0, o->cur_k0, o->batch, o->steps, o->lr, o->warmup, o->min_lr_ratio, o->wd, o->clip, o->ctx_min);
 }
 
 typedef struct pt_buffers {
@@ -162,7 +164,8 @@ static int parse(int argc, char **argv, pt_opts *o) {
         {"threads", required_argument, 0, 'T'}, {"out", required_argument, 0, 'o'}, {"resume", required_argument, 0, 'u'},
         {"init", required_argument, 0, 'I'}, {"checkpoint-every", required_argument, 0, 'K'}, {"log", required_argument, 0, 'g'},
         {"eval-every", required_argument, 0, 'e'}, {"stop-after", required_argument, 0, 'A'},
-        {"curriculum-start", required_argument, 0, 'Z'}, {"row-positions", no_argument, 0, 'O'}, {0, 0, 0, 0}};
+        {"curriculum-start", required_argument, 0, 'Z'}, {"row-positions", no_argument, 0, 'O'},
+        {"ctx-min", required_argument, 0, 'N'}, {0, 0, 0, 0}};
     static char task_buf[128];
     const char *cmd = "pretrain";
     long v;
@@ -210,6 +213,7 @@ static int parse(int argc, char **argv, pt_opts *o) {
             if (sscanf(optarg, "%d,%d", &o->cur_d0, &o->cur_k0) != 2 || o->cur_d0 < 1 || o->cur_k0 < 1)
                 return ef_cli_usage(cmd, "--curriculum-start expects D,K (two positive integers), got '%s'", optarg);
             break;
+        case 'N': rc = ef_cli_parse_long(cmd, "--ctx-min", optarg, 0, 16383, &v); o->ctx_min = (int)v; break;
         case 'A': rc = ef_cli_parse_long(cmd, "--stop-after", optarg, 1, 1L << 40, &o->stop_after); break;
         default: return ef_cli_usage(cmd, "unknown option");
         }
@@ -218,10 +222,14 @@ static int parse(int argc, char **argv, pt_opts *o) {
     if (optind < argc) return ef_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (!o->out) return ef_cli_usage(cmd, "--out FILE is required");
     if (o->row_pos && o->layout != EF_LAYOUT_ROWS) return ef_cli_usage(cmd, "--row-positions needs --layout rows");
+    if (o->ctx_min > 0 && o->layout != EF_LAYOUT_ROWS)
+        return ef_cli_usage(cmd, "--ctx-min needs --layout rows (the interleaved layout scores every prefix)");
     if (o->init && o->resume) return ef_cli_usage(cmd, "--init and --resume exclude each other (--resume continues a run)");
     if (o->points < 0) o->points = 2 * o->d + 1;
     if (o->d_max < 0) o->d_max = o->d;
     if (o->d > o->d_max) return ef_cli_usage(cmd, "--d (%d) must not exceed --d-max (%d)", o->d, o->d_max);
+    if (o->ctx_min >= o->points)
+        return ef_cli_usage(cmd, "--ctx-min (%d) must leave at least one query row of --points (%d)", o->ctx_min, o->points);
     if (o->warmup < 0) o->warmup = o->steps / 10 < 300 ? o->steps / 10 : 300;
     if (o->d_model % o->heads) return ef_cli_usage(cmd, "--heads (%d) must divide --d-model (%d)", o->heads, o->d_model);
     return 0;
@@ -394,7 +402,10 @@ static int pretrain_run(pt_opts *op) {
         if (mc->layout == EF_LAYOUT_ROWS) {
             ef_rng r;
             ef_rng_init(&r, o.seed, 0x5EED0000ull + (uint64_t)step);
-            n_ctx = (int)ef_rng_below(&r, (uint64_t)k);  /* 0..k-1 labelled rows, >= 1 query */
+            /* lo..k-1 labelled rows, >= 1 query; during a curriculum k may still be short of
+             * --ctx-min, then the context is as long as it can be */
+            int lo = o.ctx_min < k ? o.ctx_min : k - 1;
+            n_ctx = lo + (int)ef_rng_below(&r, (uint64_t)(k - lo));
         }
         /* rank r takes tasks [(s·W + r)·B, (s·W + r + 1)·B): the union over ranks is the batch of
          * a one-rank run with batch W·B */

@@ -1,6 +1,6 @@
 /* eraformer pretrain from the command line: help and usage errors, learning signal in the
  * log, exact resume after --stop-after and after kill -9, bad --resume files, --init (a class
- * curriculum) and --row-positions. */
+ * curriculum), --row-positions and --ctx-min. */
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -161,8 +161,59 @@ static void test_init(void) {
     CHECK(cli_run("icl-eval --class ar_drift --tasks 16 --bootstrap 0 --baselines zero --model pt_ip10.st", "pt_ie4.csv", NULL) == 0);
 }
 
+/* --ctx-min N: every step of the JSONL log labels between N and k-1 rows, and all of them occur;
+ * 0 keeps the uniform draw (n_ctx below N occurs); under a curriculum whose k is still short of
+ * N + 1 the context is k - 1 rows; usage errors. */
+static void test_ctx_min(void) {
+    CHECK(cli_run("pretrain " ROWS " --task linear --curriculum-every 0 --steps 60 --ctx-min 6 --log pt_cm.jsonl --out pt_cm.st", NULL, NULL) == 0);
+    CHECK(cli_run("pretrain " ROWS " --task linear --curriculum-every 0 --steps 60 --log pt_c0.jsonl --out pt_c0.st", NULL, NULL) == 0);
+    CHECK(cli_run("pretrain " ROWS " --task linear --curriculum-every 20 --curriculum-start 2,5 --steps 60 --ctx-min 6 "
+                  "--log pt_cc.jsonl --out pt_cc.st", NULL, NULL) == 0);
+    const char *logs[3] = {"pt_cm.jsonl", "pt_c0.jsonl", "pt_cc.jsonl"};
+    for (int run = 0; run < 3; run++) {
+        FILE *f = fopen(logs[run], "r");
+        CHECK(f != NULL);
+        if (!f) continue;
+        char line[1024];
+        int seen[64] = {0}, steps = 0, below = 0, above = 0, short_k = 0, short_bad = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (!strstr(line, "\"n_ctx\"")) continue;
+            int n = (int)cli_json_number(line, "n_ctx"), k = (int)cli_json_number(line, "k");
+            steps++;
+            if (n < 6) below++;
+            if (n >= k) above++;
+            if (n >= 0 && n < 64) seen[n]++;
+            if (k <= 6) {
+                short_k++;
+                short_bad += n != k - 1;
+            }
+        }
+        fclose(f);
+        CHECK(steps == 60);
+        CHECK(above == 0);
+        if (run == 0) {
+            CHECK(below == 0);
+            for (int n = 6; n < 9; n++) CHECK(seen[n] > 0); /* 6, 7, 8 of k = 9 all drawn */
+        } else if (run == 1) {
+            CHECK(below > 0);
+        } else {
+            CHECK(short_k > 0 && short_bad == 0); /* k = 5 for the first 20 steps: 4 labelled rows */
+            CHECK(seen[6] + seen[7] + seen[8] > 0);
+        }
+    }
+    CHECK(cli_run("pretrain " ROWS " --task linear --steps 5 --ctx-min 9 --out pt_x.st", NULL, "pt_err.txt") == 2);
+    char *e = cli_slurp("pt_err.txt");
+    CHECK(e && strstr(e, "--ctx-min (9)") && strstr(e, "--points (9)"));
+    free(e);
+    CHECK(cli_run("pretrain " SMALL " --steps 5 --ctx-min 2 --out pt_x.st", NULL, "pt_err.txt") == 2); /* interleaved */
+    e = cli_slurp("pt_err.txt");
+    CHECK(e && strstr(e, "--layout rows"));
+    free(e);
+}
+
 int main(void) {
     test_usage();
+    test_ctx_min();
     test_init();
     test_resume();
     test_kill9();
