@@ -10,7 +10,13 @@
 #            shipped model until session 4 (its evaluation: docs/icl/mixture-d10-4layer/);
 #   phase 3: grown to 6 layers (--init --layers 6: the two new blocks start as the identity),
 #            the linear family's share raised from 0.40 to 0.55 and the trees' lowered, lr 3e-4,
-#            38,000 steps on one thread (96 min at 6.6 steps/s, the other core busy).
+#            38,000 steps on one thread (96 min at 6.6 steps/s, the other core busy); shipped in
+#            session 4 (its evaluation: docs/icl/mixture-d10-6layer/);
+#   phase 4: long contexts (--ctx-min 10: each step labels 10..20 rows instead of 0..20) and the
+#            linear family at 0.64, trees and forests at 0.02 each, time series 0.22, lr 1.5e-4,
+#            22,000 steps (59 min at 6.2 steps/s, the other core busy);
+#   phase 5: the same with laplace, elasticnet and sparse raised again (linear family 0.68,
+#            time series 0.18), lr 1e-4, 16,000 steps (48 min at 5.6 steps/s).
 # Label noise on half of the tasks (relative sigma U[0.05, 0.5]), 10 % of tasks with missing
 # features, 5 % with labels quantised to Numerai's 5 bins; 20 % of tasks on Numerai-like inputs.
 # Then the weights-only export and the in-context evaluation of every class (1,280 tasks each),
@@ -31,6 +37,14 @@ COMMON="--layout rows --row-positions --x gaussian=0.8,numerai=0.2
 # shellcheck disable=SC2086
 "$BIN" pretrain $COMMON --init "$OUT.phase2.st" --layers 6 \
     --mixture linear=0.25,laplace=0.075,elasticnet=0.075,sparse=0.15,relu=0.12,tree=0.04,forest=0.04,timeseries=0.25 \
-    --lr 3e-4 --steps 38000 --out "$OUT.train.st"
+    --lr 3e-4 --steps 38000 --out "$OUT.phase3.st"
+# shellcheck disable=SC2086
+"$BIN" pretrain $COMMON --init "$OUT.phase3.st" --ctx-min 10 \
+    --mixture linear=0.28,laplace=0.12,elasticnet=0.08,sparse=0.16,relu=0.10,tree=0.02,forest=0.02,timeseries=0.22 \
+    --lr 1.5e-4 --steps 22000 --out "$OUT.phase4.st"
+# shellcheck disable=SC2086
+"$BIN" pretrain $COMMON --init "$OUT.phase4.st" --ctx-min 10 \
+    --mixture linear=0.22,laplace=0.18,elasticnet=0.10,sparse=0.18,relu=0.10,tree=0.02,forest=0.02,timeseries=0.18 \
+    --lr 1e-4 --steps 16000 --out "$OUT.train.st"
 "$BIN" export --model "$OUT.train.st" --out "$OUT.st"
 THREADS=$THREADS ENSEMBLE=4 ERAFORMER="$BIN" "$(dirname "$0")/icl-eval-all.sh" "$OUT.st" "$OUT" linear laplace elasticnet sparse relu tree forest ar_drift regime lstm
