@@ -5,14 +5,13 @@
  * resumable OUT.last.st, a progress line and a JSONL log. Design: docs/finetune.md. */
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
-#include "cli/dist.h"
+#include "cli/finetune.h"
 #include "cli/numerai_tasks.h"
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"
@@ -20,7 +19,6 @@
 #include "eraformer/nn.h"
 
 static volatile sig_atomic_t g_stop;
-static ef_dist g_dist;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 static void usage(FILE *f) {
@@ -92,15 +90,6 @@ static void usage(FILE *f) {
 "averaged over the ranks, the validation CORR of every rank's eras is gathered, and rank 0\n"
 "alone logs, shows progress and writes checkpoints. --resume works with any number of ranks.\n");
 }
-
-typedef struct ft_opts {
-    const char *train, *validation, *fjson, *fset, *target, *targets, *eval_target, *base, *out, *resume, *log;
-    int read_in, layers, d_model, heads, d_max, ctx, query, batch, eval_members, eval_eras, patience, members, threads;
-    int embargo, window, transform, groups, loss_corr, era_every;
-    long steps, warmup, eval_every;
-    double budget_min, lr, wd, fdrop, ema;
-    uint64_t seed;
-} ft_opts;
 
 static int parse(int argc, char **argv, ft_opts *o) {
     static const struct option lo[] = {
@@ -193,169 +182,7 @@ static int parse(int argc, char **argv, ft_opts *o) {
     return 0;
 }
 
-// ---- state ---------------------------------------------------------------------------------
-
-typedef struct ft_run {
-    ft_opts o;
-    nt_targets tg;
-    char **feat;
-    int n_feat, eval_col, embargo;
-    ef_dataset ds;
-    float *y;
-    ef_tasks tasks;
-    int *q_eras, n_q, *v_eras, n_v;
-    int n_groups, *group_off, *group_idx;
-    ef_model *m;
-    ef_rows_cache *cache;
-    float *ema, *swap;          /* --ema: averaged weights and a swap buffer */
-    double *pred_buf, *tgt_buf;
-    double best, elapsed_prev;
-    long best_step;
-    int bad;
-} ft_run;
-
-static void run_free(ft_run *r) {
-    ef_rows_cache_destroy(r->cache);
-    ef_model_destroy(r->m);
-    ef_free(r->ema);
-    ef_free(r->swap);
-    ef_tasks_free(&r->tasks);
-    ef_dataset_free(&r->ds);
-    ef_free(r->group_off); ef_free(r->group_idx);
-    ef_free(r->y); ef_free(r->q_eras); ef_free(r->v_eras); ef_free(r->pred_buf); ef_free(r->tgt_buf);
-    ef_strlist_free(r->feat, r->n_feat);
-    nt_targets_free(&r->tg);
-}
-
-static ef_status load_data(ft_run *r, ef_error *err) {
-    ft_opts *o = &r->o;
-    ef_features_json fj = {0};
-    EF_TRY(ef_features_json_load(&fj, o->fjson, err));
-    ef_status s = ef_features_json_select(&fj, o->fset, &r->feat, &r->n_feat, err);
-    if (s == EF_OK && o->groups)
-        s = nt_feature_groups(&fj, r->feat, r->n_feat, &r->n_groups, &r->group_off, &r->group_idx, err);
-    ef_features_json_free(&fj);
-    EF_TRY(s);
-    EF_TRY(nt_targets_parse(&r->tg, o->targets ? o->targets : o->target, err));
-    /* targets to load: the training targets and the evaluation target */
-    const char *tnames[65];
-    int nt = 0;
-    EF_CHECK(r->tg.n <= 64, err, EF_ERR_INVALID, "at most 64 targets");
-    for (int i = 0; i < r->tg.n; i++) tnames[nt++] = r->tg.names[i];
-    int have = 0;
-    for (int i = 0; i < nt; i++) have |= !strcmp(tnames[i], o->eval_target);
-    if (!have) tnames[nt++] = o->eval_target;
-    ef_load_options lo = {0};
-    lo.features = (const char *const *)r->feat;
-    lo.n_features = r->n_feat;
-    lo.targets = tnames;
-    lo.n_targets = nt;
-    lo.era_shards = g_dist.size;   /* each MPI rank reads only its interleaved share of eras */
-    lo.era_shard = g_dist.rank;
-    const char *paths[2] = {o->train, o->validation};
-    EF_TRY(ef_dataset_load(&r->ds, paths, 2, &lo, err));
-    int tcol[64];
-    for (int i = 0; i < r->tg.n; i++) {
-        tcol[i] = ef_dataset_find_target(&r->ds, r->tg.names[i]);
-        EF_CHECK(tcol[i] >= 0, err, EF_ERR_INVALID, "target '%s' is not in %s", r->tg.names[i], o->train);
-    }
-    r->eval_col = ef_dataset_find_target(&r->ds, o->eval_target);
-    EF_CHECK(r->eval_col >= 0, err, EF_ERR_INVALID, "eval target '%s' is not in the data", o->eval_target);
-    r->y = ef_malloc((size_t)(r->ds.n_rows > 0 ? r->ds.n_rows : 1) * sizeof(float));
-    EF_CHECK(r->y, err, EF_ERR_NOMEM, "out of memory");
-    EF_TRY(nt_engineer_target(&r->ds, tcol, r->tg.w, r->tg.n, r->y, err));
-    EF_TRY(ef_tasks_init(&r->tasks, &r->ds, r->feat, r->n_feat, r->y, err));
-    EF_TRY(ef_tasks_set_encoding(&r->tasks, (ef_feature_transform)o->transform, r->n_groups, r->group_off, r->group_idx, err));
-    r->embargo = o->embargo >= 0 ? o->embargo
-                                 : ef_tasks_default_embargo((const char *const *)r->tg.names, r->tg.n);
-    /* query eras: train eras that are resolved and have enough context behind the embargo;
-     * validation eras: those with >= 2 eval-target values and some allowed context */
-    int E = r->ds.n_eras;
-    r->q_eras = ef_malloc((size_t)E * sizeof(int));
-    r->v_eras = ef_malloc((size_t)E * sizeof(int));
-    int *tmp = ef_malloc((size_t)E * sizeof(int));
-    if (!r->q_eras || !r->v_eras || !tmp) {
-        ef_free(tmp);
-        return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
-    }
-    int64_t maxv = 1;
-    for (int e = 0; e < E; e++) {
-        const ef_era *er = &r->ds.eras[e];
-        int dt = r->ds.row_type[er->start];
-        int ne = ef_tasks_context_eras(&r->tasks, er->num, r->embargo, o->window, tmp);
-        int64_t avail = 0;
-        for (int i = 0; i < ne; i++) avail += r->tasks.lab_off[tmp[i] + 1] - r->tasks.lab_off[tmp[i]];
-        if (dt == EF_DT_TRAIN && r->tasks.era_resolved[e] && avail >= o->ctx) r->q_eras[r->n_q++] = e;
-        if (dt == EF_DT_VALIDATION && ne > 0) {
-            int64_t nv = 0;
-            for (int64_t i = 0; i < er->count; i++) nv += !isnan(r->ds.y[(size_t)(er->start + i) * r->ds.n_targets + r->eval_col]);
-            if (nv >= 2 && 2 * nv >= er->count) {
-                r->v_eras[r->n_v++] = e;
-                maxv = EF_MAX(maxv, er->count);
-            }
-        }
-    }
-    ef_free(tmp);
-    if (o->era_every > 1) {   /* every N-th of (this rank's) query eras, oldest first */
-        int n = 0;
-        for (int i = 0; i < r->n_q; i += o->era_every) r->q_eras[n++] = r->q_eras[i];
-        r->n_q = n;
-    }
-    if (o->eval_eras > 0 && r->n_v > o->eval_eras) {
-        memmove(r->v_eras, r->v_eras + (r->n_v - o->eval_eras), (size_t)o->eval_eras * sizeof(int));
-        r->n_v = o->eval_eras;
-    }
-    char shard[96] = "";
-    if (g_dist.size > 1)
-        snprintf(shard, sizeof shard, " in the eras of rank %d of %d (every %d-th era)", g_dist.rank, g_dist.size, g_dist.size);
-    EF_CHECK(r->n_q > 0, err, EF_ERR_INVALID,
-             "no train era%s has %d labelled context rows at least %d eras before it (use fewer --context-rows, "
-             "a smaller --embargo or more train eras)", shard, o->ctx, r->embargo);
-    EF_CHECK(r->n_v > 0, err, EF_ERR_INVALID, "no validation era%s has resolved '%s' targets and context behind the embargo",
-             shard, o->eval_target);
-    r->pred_buf = ef_malloc((size_t)maxv * sizeof(double));
-    r->tgt_buf = ef_malloc((size_t)maxv * sizeof(double));
-    EF_CHECK(r->pred_buf && r->tgt_buf, err, EF_ERR_NOMEM, "out of memory");
-    return EF_OK;
-}
-
-/* Mean and std of per-era CORR over the validation eras, by the predict procedure. */
-static ef_status evaluate(ft_run *r, double *mean, double *sd, int *n_eras, ef_error *err) {
-    nt_pred_opts po = {r->o.read_in, r->o.eval_members, r->o.ctx, r->embargo, r->o.window, r->o.seed, r->o.fdrop};
-    double *c = ef_malloc((size_t)r->n_v * sizeof(double));
-    EF_CHECK(c, err, EF_ERR_NOMEM, "out of memory");
-    int n = 0;
-    for (int i = 0; i < r->n_v; i++) {
-        int e = r->v_eras[i];
-        const ef_era *er = &r->ds.eras[e];
-        ef_status s = nt_predict_era(r->m, r->cache, &r->tasks, &r->tasks, e, &po, r->pred_buf, err);
-        if (s != EF_OK) {
-            ef_free(c);
-            return s;
-        }
-        size_t k = 0;
-        for (int64_t j = 0; j < er->count; j++) {
-            double t = r->ds.y[(size_t)(er->start + j) * r->ds.n_targets + r->eval_col];
-            if (isnan(t)) continue;
-            r->pred_buf[k] = r->pred_buf[j];
-            r->tgt_buf[k++] = t;
-        }
-        double v;
-        if (ef_metrics_numerai_corr(&v, r->pred_buf, r->tgt_buf, k, NULL, NULL) == EF_OK && isfinite(v)) c[n++] = v;
-    }
-    /* every rank scored its own eras: gather them all (rank order), so every rank computes
-     * the same mean and makes the same early-stopping decision */
-    double *all = NULL;
-    int n_all = 0;
-    int bad = ef_dist_allgatherv(&g_dist, c, n, sizeof(double), (void **)&all, &n_all, NULL);
-    ef_free(c);
-    EF_CHECK(!bad, err, EF_ERR_IO, "MPI: gathering the validation CORR failed");
-    *mean = n_all ? ef_metrics_mean(all, (size_t)n_all) : NAN;
-    *sd = n_all ? ef_metrics_std(all, (size_t)n_all) : NAN;
-    *n_eras = n_all;
-    ef_free(all);
-    return EF_OK;
-}
+// ---- checkpoints and the weight average --------------------------------------------------
 
 static void state_json(const ft_run *r, char *buf, size_t n, double elapsed) {
     snprintf(buf, n, "{\"best_corr\":%.17g,\"best_step\":%ld,\"bad_evals\":%d,\"elapsed_s\":%.3f,\"embargo\":%d,"
@@ -365,7 +192,7 @@ static void state_json(const ft_run *r, char *buf, size_t n, double elapsed) {
 }
 
 static ef_status save_last(ft_run *r, long step, double elapsed, ef_error *err) {
-    if (g_dist.rank != 0) return EF_OK;
+    if (r->dist->rank != 0) return EF_OK;
     ef_train_state st;
     memset(&st, 0, sizeof st);
     st.step = step;
@@ -378,7 +205,7 @@ static ef_status save_last(ft_run *r, long step, double elapsed, ef_error *err) 
 }
 
 static ef_status save_best(ft_run *r, long step, ef_error *err) {
-    if (g_dist.rank != 0) return EF_OK;
+    if (r->dist->rank != 0) return EF_OK;
     ef_train_state st;
     memset(&st, 0, sizeof st);
     st.step = step;
@@ -410,94 +237,7 @@ static void ema_update(ft_run *r, long step) {
     for (size_t i = 0; i < n; i++) r->ema[i] = a * r->ema[i] + b * p[i];
 }
 
-// ---- the era loader: a thread samples the next step's tasks while this step trains ----------
-
-typedef struct ft_batch {
-    float *x, *y;
-    uint8_t *m;
-    int *d;
-} ft_batch;
-
-typedef struct ft_loader {
-    const ft_run *r;
-    int k, D, world, rank;
-    ft_batch buf[2];
-    long step;           /* the step whose batch the thread is sampling */
-    int cur, running;
-    pthread_t th;
-    ef_status st;
-    ef_error err;
-    double busy_s;       /* seconds the trainer waited for a batch */
-} ft_loader;
-
-/* Tasks of step `step` (this rank's share) into bt. */
-static ef_status sample_batch(const ft_run *r, int k, int D, int world, int rank, long step, ft_batch *bt, ef_error *err) {
-    const ft_opts *o = &r->o;
-    size_t B = (size_t)o->batch;
-    for (int b = 0; b < o->batch; b++)
-        EF_TRY(nt_sample_train_task(&r->tasks, r->q_eras, r->n_q, o->read_in, D, o->ctx, o->query, r->embargo, o->window,
-                                    o->fdrop, o->seed, ((uint64_t)step * (uint64_t)world + (uint64_t)rank) * B + (uint64_t)b,
-                                    bt->x + (size_t)b * k * D, bt->y + (size_t)b * k, bt->m + (size_t)b * k * D, &bt->d[b],
-                                    err));
-    return EF_OK;
-}
-
-static void *loader_main(void *arg) {
-    ft_loader *L = arg;
-    L->st = sample_batch(L->r, L->k, L->D, L->world, L->rank, L->step, &L->buf[1 - L->cur], &L->err);
-    return NULL;
-}
-
-static ef_status loader_init(ft_loader *L, const ft_run *r, int k, int D, ef_error *err) {
-    memset(L, 0, sizeof *L);
-    L->r = r;
-    L->k = k;
-    L->D = D;
-    L->world = g_dist.size;
-    L->rank = g_dist.rank;
-    size_t B = (size_t)r->o.batch;
-    for (int i = 0; i < 2; i++) {
-        L->buf[i].x = ef_malloc(B * k * D * sizeof(float));
-        L->buf[i].y = ef_malloc(B * k * sizeof(float));
-        L->buf[i].m = ef_malloc(B * k * D);
-        L->buf[i].d = ef_malloc(B * sizeof(int));
-        EF_CHECK(L->buf[i].x && L->buf[i].y && L->buf[i].m && L->buf[i].d, err, EF_ERR_NOMEM,
-                 "out of memory for the batches (2 x %zu x %d x %d)", B, k, D);
-    }
-    return EF_OK;
-}
-
-/* Starts sampling step's batch into the other buffer (in a thread). */
-static void loader_start(ft_loader *L, long step) {
-    L->step = step;
-    L->st = EF_OK;
-    if (pthread_create(&L->th, NULL, loader_main, L) == 0) L->running = 1;
-    else loader_main(L);   /* no thread: sample here */
-}
-
-/* Waits for the batch being sampled and makes it the current one. */
-static ef_status loader_take(ft_loader *L, ft_batch **bt, ef_error *err) {
-    double t = ef_time_now();
-    if (L->running) pthread_join(L->th, NULL);
-    L->running = 0;
-    L->busy_s += ef_time_now() - t;
-    if (L->st != EF_OK) {
-        if (err) *err = L->err;
-        return L->st;
-    }
-    L->cur = 1 - L->cur;
-    *bt = &L->buf[L->cur];
-    return EF_OK;
-}
-
-static void loader_free(ft_loader *L) {
-    if (L->running) pthread_join(L->th, NULL);
-    L->running = 0;
-    for (int i = 0; i < 2; i++) {
-        ef_free(L->buf[i].x); ef_free(L->buf[i].y); ef_free(L->buf[i].m); ef_free(L->buf[i].d);
-    }
-}
-
+/* A number of the flat JSON state written by state_json (def when absent). */
 static double json_num(const char *json, const char *key, double def) {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -505,54 +245,137 @@ static double json_num(const char *json, const char *key, double def) {
     return p ? strtod(p + strlen(pat), NULL) : def;
 }
 
-// ---- command -------------------------------------------------------------------------------
+// ---- the training loop -----------------------------------------------------------------------
 
-static int finetune_main(int argc, char **argv);
-
-int ef_cmd_finetune(int argc, char **argv) {
-    ef_dist_init(&g_dist, &argc, &argv);
-    int rc = finetune_main(argc, argv);
-    if (rc != EF_EXIT_OK && g_dist.size > 1) ef_dist_abort(&g_dist, rc);
-    ef_dist_finalize(&g_dist);
-    return rc;
+/* The fresh or --base model, or the one in --resume with the loop's state; the weight average
+ * and the rows cache of validation. *hint: advice for the user when it fails. */
+static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, ef_error *err) {
+    ft_opts *o = &r->o;
+    *start = 0;
+    if (o->resume) {
+        ef_train_state st;
+        int has_optim = 0;
+        *hint = "--resume needs the OUT.last.st written by finetune";
+        EF_TRY(ef_model_load(&r->m, o->resume, o->batch, &st, &has_optim, err));
+        const ef_model_config *mc = ef_model_cfg(r->m);
+        int want_d = o->read_in == NT_READIN_WIDE ? r->tasks.n_cols : mc->d_max;
+        *hint = "pass the same --feature-set, --read-in and --context/--query-rows";
+        EF_CHECK(mc->layout == EF_LAYOUT_ROWS && mc->max_points >= k && mc->d_max == want_d, err, EF_ERR_INVALID,
+                 "%s does not match this run (layout %s, d_max %d, max_points %d; need rows, %d, >= %d)", o->resume,
+                 ef_layout_name(mc->layout), mc->d_max, mc->max_points, want_d, k);
+        *start = st.step;
+        r->best = json_num(st.extra, "best_corr", -INFINITY);
+        if (r->best < -1e299) r->best = -INFINITY;
+        r->best_step = (long)json_num(st.extra, "best_step", 0);
+        r->bad = (int)json_num(st.extra, "bad_evals", 0);
+        r->elapsed_prev = json_num(st.extra, "elapsed_s", 0);
+        if (r->dist->rank == 0)
+            fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", *start, r->best, r->best_step);
+    } else {
+        ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k, 0};
+        EF_TRY(nt_model_build(&r->m, o->base, o->read_in, r->tasks.n_cols, &def, k, o->batch, o->seed, err));
+    }
+    *hint = NULL;
+    if (o->ema > 0) {
+        size_t np = ef_model_num_params(r->m);
+        r->ema = ef_malloc(np * sizeof(float));
+        r->swap = ef_malloc(np * sizeof(float));
+        EF_CHECK(r->ema && r->swap, err, EF_ERR_NOMEM, "out of memory for the weight average");
+        memcpy(r->ema, ef_model_params(r->m), np * sizeof(float));
+    }
+    return ef_rows_cache_create(&r->cache, r->m, o->ctx, err);
 }
 
-/* Which eras and rows every rank holds: one JSONL record per rank in rank 0's log and a line
- * on stderr (the sharding is visible and testable: the ranks' eras are disjoint). */
-static ef_status report_shards(const ft_run *r, FILE *logf, ef_error *err) {
-    int E = r->ds.n_eras, P = g_dist.size;
-    int *mine = ef_malloc((size_t)(E + 1) * sizeof(int)), *all = NULL, n_all = 0;
-    int *counts = ef_malloc((size_t)P * sizeof(int));
-    double *rows = ef_calloc((size_t)P, sizeof(double));
-    if (!mine || !counts || !rows) {
-        ef_free(mine);
-        ef_free(counts);
-        ef_free(rows);
-        return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+/* Buffers of the loop: the batch loader, and for --loss corr the predictions and their
+ * gradient ([batch, k] each). */
+typedef struct ft_loop {
+    ft_loader ld;
+    float *pbuf, *dbuf;
+    int k;
+    ef_adamw opt;
+} ft_loop;
+
+/* One optimiser step on the batch of `step` (every rank its own tasks, gradients averaged);
+ * starts sampling the next batch. *loss: the global batch's loss, *gnorm before clipping. */
+static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, double *gnorm, ef_error *err) {
+    const ft_opts *o = &r->o;
+    int k = lp->k, world = r->dist->size;
+    size_t B = (size_t)o->batch;
+    ft_batch *cb;
+    EF_TRY(ft_loader_take(&lp->ld, &cb, err));
+    if (step + 1 < o->steps) ft_loader_start(&lp->ld, step + 1);   /* the next batch, while this one trains */
+    ef_batch bt = {o->batch, k, o->ctx, cb->x, cb->y, cb->m, cb->d};
+    EF_TRY(ef_model_forward(r->m, &bt, o->loss_corr ? lp->pbuf : NULL, loss, err));
+    ef_model_zero_grad(r->m);
+    if (o->loss_corr) {
+        /* minus each task's query-row correlation (one era per task), averaged over tasks */
+        *loss = 0;
+        memset(lp->dbuf, 0, B * (size_t)k * sizeof(float));
+        for (int b = 0; b < o->batch; b++) {
+            size_t q0 = (size_t)b * k + (size_t)o->ctx;
+            *loss += ef_corr_loss(lp->dbuf + q0, lp->pbuf + q0, cb->y + q0, (size_t)o->query) / o->batch;
+            for (int i = 0; i < o->query; i++) lp->dbuf[q0 + i] /= (float)o->batch;
+        }
     }
-    for (int e = 0; e < E; e++) mine[e] = r->ds.eras[e].num;
-    rows[g_dist.rank] = (double)r->ds.n_rows;
-    int bad = ef_dist_allgatherv(&g_dist, mine, E, sizeof(int), (void **)&all, &n_all, counts) ||
-              ef_dist_sum(&g_dist, rows, P);
-    ef_free(mine);
-    if (bad) {
-        ef_free(counts);
-        ef_free(rows);
-        return EF_ERR(err, EF_ERR_IO, "MPI: gathering the shard layout failed");
+    EF_TRY(o->loss_corr ? ef_model_backward_dpred(r->m, lp->dbuf, err) : ef_model_backward(r->m, err));
+    if (world > 1) {
+        /* the average gradient of the global batch; the loss only for the log */
+        EF_CHECK(!ef_dist_average(r->dist, ef_model_grads(r->m), ef_model_num_params(r->m)) &&
+                 !ef_dist_sum(r->dist, loss, 1), err, EF_ERR_IO, "MPI: gradient allreduce failed at step %ld", step + 1);
+        *loss /= world;
     }
-    for (int q = 0, off = 0; logf && q < P; off += counts[q++]) {
-        fprintf(logf, "{\"shard\":%d,\"ranks\":%d,\"rows\":%.0f,\"eras\":[", q, P, rows[q]);
-        for (int i = 0; i < counts[q]; i++) fprintf(logf, "%s%d", i ? "," : "", all[off + i]);
-        fprintf(logf, "]}\n");
-        if (P > 1) fprintf(stderr, "finetune: rank %d of %d holds %d eras, %.0f rows\n", q, P, counts[q], rows[q]);
+    *gnorm = ef_model_clip_grad(r->m, 1.0);
+    lp->opt.lr = ef_lr_schedule((float)o->lr, step, o->warmup, o->steps, 0.1f);
+    ef_model_adamw_step(r->m, &lp->opt);
+    ema_update(r, step);
+    if (world > 1 && (step + 1) % 100 == 0) {
+        /* the ranks must hold the same parameters: a cheap checksum */
+        const float *p = ef_model_params(r->m);
+        double cs = 0;
+        for (size_t i = 0, n = ef_model_num_params(r->m); i < n; i++) cs += (double)p[i] * (double)((i % 7) + 1);
+        EF_CHECK(ef_dist_same(r->dist, cs), err, EF_ERR_INVALID, "MPI: ranks hold different parameters at step %ld", step + 1);
     }
-    ef_free(all);
-    ef_free(counts);
-    ef_free(rows);
     return EF_OK;
 }
 
-static int finetune_main(int argc, char **argv) {
+/* Validation after `step` steps: the averaged weights' CORR, the best checkpoint when it
+ * improved, then OUT.last.st with the trained weights. final: the evaluation after the loop
+ * stopped between evaluations (it does not count against the patience). */
+static ef_status validate(ft_run *r, long step, int final, FILE *logf, double loss_ema, int tty, double *corr, ef_error *err) {
+    double mean, sd;
+    int n_val, improved;
+    ema_swap(r);   /* evaluate (and save as best) the averaged weights */
+    ef_status s = ft_evaluate(r, &mean, &sd, &n_val, err);
+    if (s != EF_OK) {
+        ema_swap(r);
+        return s;
+    }
+    *corr = mean;
+    if (final) {
+        improved = mean > r->best || !isfinite(r->best);
+        if (logf)
+            fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_eras\":%d,\"final\":true}\n",
+                    step, mean, sd, n_val);
+    } else {
+        improved = mean > r->best;
+        r->bad = improved ? 0 : r->bad + 1;
+    }
+    if (improved) {
+        r->best = mean;
+        r->best_step = step;
+    }
+    if (logf && !final)
+        fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
+                "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step, mean, sd, sd > 0 ? mean / sd : NAN, r->best, loss_ema, n_val);
+    if (r->dist->rank == 0 && !final)
+        fprintf(stderr, "%sstep %ld: validation CORR %.4f (std %.4f, sharpe %.2f)%s\n", tty ? "\r\033[K" : "", step, mean, sd,
+                sd > 0 ? mean / sd : NAN, improved ? "  best: saved" : "");
+    s = improved ? save_best(r, step, err) : EF_OK;
+    ema_swap(r);   /* back to the trained weights */
+    return s != EF_OK ? s : save_last(r, step, r->elapsed_prev + ef_time_now() - r->t_start, err);
+}
+
+static int finetune_main(int argc, char **argv, ef_dist *dist) {
     ft_run r;
     memset(&r, 0, sizeof r);
     ft_opts *o = &r.o;
@@ -564,76 +387,28 @@ static int finetune_main(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     if (!o->targets && !o->target) o->target = "target";
     if (o->threads) ef_threads_set(o->threads);
+    r.dist = dist;
+    r.t_start = ef_time_now();
+    r.best = -INFINITY;
     ef_error err = {0};
+    const char *hint = NULL;
     int status = EF_EXIT_OK;
     FILE *logf = NULL;
-    ft_loader ld;
-    memset(&ld, 0, sizeof ld);
-    float *pbuf = NULL, *dbuf = NULL;   /* --loss corr: predictions and their gradient */
-    double t0 = ef_time_now();
-    int lead = g_dist.rank == 0, world = g_dist.size;
-    r.best = -INFINITY;
-    r.best_step = 0;
+    ft_loop lp;
+    memset(&lp, 0, sizeof lp);
+    int lead = dist->rank == 0, world = dist->size;
 
     if (lead) fprintf(stderr, "finetune: loading %s and %s%s\n", o->train, o->validation, world > 1 ? " (each rank its shard of eras)" : "");
-    if (load_data(&r, &err) != EF_OK) {
-        status = ef_cli_fail(&err, NULL);
-        goto done;
-    }
+    if (ft_load_data(&r, &err) != EF_OK) goto fail;
     double tot[4] = {(double)r.ds.n_rows, r.ds.n_eras, r.n_q, r.n_v};   /* over all ranks */
-    ef_dist_sum(&g_dist, tot, 4);
+    ef_dist_sum(dist, tot, 4);
     if (lead) fprintf(stderr, "finetune: %.0f rows, %.0f eras, %d features, %d target(s), embargo %d eras; %.0f train query eras, "
-            "%.0f validation eras (%.1f s)\n", tot[0], tot[1], r.n_feat, r.tg.n, r.embargo, tot[2], tot[3], ef_time_now() - t0);
+            "%.0f validation eras (%.1f s)\n", tot[0], tot[1], r.n_feat, r.tg.n, r.embargo, tot[2], tot[3], ef_time_now() - r.t_start);
 
-    long start = 0;
-    int k = o->ctx + o->query;
-    if (o->resume) {
-        ef_train_state st;
-        int has_optim = 0;
-        if (ef_model_load(&r.m, o->resume, o->batch, &st, &has_optim, &err) != EF_OK) {
-            status = ef_cli_fail(&err, "--resume needs the OUT.last.st written by finetune");
-            goto done;
-        }
-        const ef_model_config *mc = ef_model_cfg(r.m);
-        int want_d = o->read_in == NT_READIN_WIDE ? r.tasks.n_cols : mc->d_max;
-        if (mc->layout != EF_LAYOUT_ROWS || mc->max_points < k || mc->d_max != want_d) {
-            err.code = EF_ERR_INVALID;
-            snprintf(err.msg, sizeof err.msg, "%s does not match this run (layout %s, d_max %d, max_points %d; need rows, %d, >= %d)",
-                     o->resume, ef_layout_name(mc->layout), mc->d_max, mc->max_points, want_d, k);
-            status = ef_cli_fail(&err, "pass the same --feature-set, --read-in and --context/--query-rows");
-            goto done;
-        }
-        start = st.step;
-        r.best = json_num(st.extra, "best_corr", -INFINITY);
-        if (r.best < -1e299) r.best = -INFINITY;
-        r.best_step = (long)json_num(st.extra, "best_step", 0);
-        r.bad = (int)json_num(st.extra, "bad_evals", 0);
-        r.elapsed_prev = json_num(st.extra, "elapsed_s", 0);
-        if (lead) fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", start, r.best, r.best_step);
-    } else {
-        ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k, 0};
-        if (nt_model_build(&r.m, o->base, o->read_in, r.tasks.n_cols, &def, k, o->batch, o->seed, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-    }
+    long start;
+    int k = lp.k = o->ctx + o->query;
+    if (setup_model(&r, k, &start, &hint, &err) != EF_OK) goto fail;
     const ef_model_config *mc = ef_model_cfg(r.m);
-    if (o->ema > 0) {
-        size_t np = ef_model_num_params(r.m);
-        r.ema = ef_malloc(np * sizeof(float));
-        r.swap = ef_malloc(np * sizeof(float));
-        if (!r.ema || !r.swap) {
-            err.code = EF_ERR_NOMEM;
-            snprintf(err.msg, sizeof err.msg, "out of memory for the weight average");
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        memcpy(r.ema, ef_model_params(r.m), np * sizeof(float));
-    }
-    if (ef_rows_cache_create(&r.cache, r.m, o->ctx, &err) != EF_OK) {
-        status = ef_cli_fail(&err, NULL);
-        goto done;
-    }
     if (lead) fprintf(stderr, "finetune: %s model, %d layers, d_model %d, d_max %d (%s read-in), %.2fM parameters; tasks %d+%d rows, "
             "batch %d, lr %g, threads %d\n", o->base ? o->base : "fresh", mc->n_layer, mc->d_model, mc->d_max,
             o->read_in == NT_READIN_WIDE ? "wide" : "subset", ef_model_num_params(r.m) / 1e6, o->ctx, o->query,
@@ -641,35 +416,26 @@ static int finetune_main(int argc, char **argv) {
 
     char logpath[4200];
     snprintf(logpath, sizeof logpath, "%s.log.jsonl", o->out);
-    if (lead) logf = fopen(o->log ? o->log : logpath, start > 0 ? "a" : "w");
-    if (lead && !logf) {
+    if (lead && !(logf = fopen(o->log ? o->log : logpath, start > 0 ? "a" : "w"))) {
         err.code = EF_ERR_IO;
         snprintf(err.msg, sizeof err.msg, "cannot open the log %.900s", o->log ? o->log : logpath);
-        status = ef_cli_fail(&err, NULL);
-        goto done;
+        goto fail;
     }
-    if (report_shards(&r, logf, &err) != EF_OK) {
-        status = ef_cli_fail(&err, NULL);
-        goto done;
-    }
-    size_t D = (size_t)mc->d_max, B = (size_t)o->batch;
-    if (loader_init(&ld, &r, k, (int)D, &err) != EF_OK) {
-        status = ef_cli_fail(&err, NULL);
-        goto done;
-    }
-    if (start < o->steps) loader_start(&ld, start);
-    pbuf = ef_malloc(B * (size_t)k * sizeof(float));
-    dbuf = ef_malloc(B * (size_t)k * sizeof(float));
-    if (!pbuf || !dbuf) {
+    if (ft_report_shards(&r, logf, &err) != EF_OK) goto fail;
+    size_t B = (size_t)o->batch;
+    if (ft_loader_init(&lp.ld, &r, k, mc->d_max, &err) != EF_OK) goto fail;
+    if (start < o->steps) ft_loader_start(&lp.ld, start);
+    lp.pbuf = ef_malloc(B * (size_t)k * sizeof(float));
+    lp.dbuf = ef_malloc(B * (size_t)k * sizeof(float));
+    if (!lp.pbuf || !lp.dbuf) {
         err.code = EF_ERR_NOMEM;
         snprintf(err.msg, sizeof err.msg, "out of memory");
-        status = ef_cli_fail(&err, NULL);
-        goto done;
+        goto fail;
     }
+    lp.opt = (ef_adamw){(float)o->lr, 0.9f, 0.95f, 1e-8f, (float)o->wd};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
-    ef_adamw opt = {(float)o->lr, 0.9f, 0.95f, 1e-8f, (float)o->wd};
     ef_progress prog;
     memset(&prog, 0, sizeof prog);
     if (lead) ef_progress_start(&prog, "finetune", (double)o->steps, "steps");
@@ -678,64 +444,12 @@ static int finetune_main(int argc, char **argv) {
     const char *why = "steps done";
     for (; step < o->steps; step++) {
         /* rank 0 decides (signal, time budget) for every rank */
-        double el = r.elapsed_prev + ef_time_now() - t0;
-        int stop = ef_dist_bcast_int(&g_dist, g_stop ? 1 : el >= budget_s ? 2 : 0);
+        double el = r.elapsed_prev + ef_time_now() - r.t_start;
+        int stop = ef_dist_bcast_int(dist, g_stop ? 1 : el >= budget_s ? 2 : 0);
         if (stop == 1) { why = "interrupted"; g_stop = 1; break; }
         if (stop == 2) { why = "time budget"; break; }
-        double ts = ef_time_now();
-        ft_batch *cb;
-        if (loader_take(&ld, &cb, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        if (step + 1 < o->steps) loader_start(&ld, step + 1);   /* the next batch, while this one trains */
-        ef_batch bt = {o->batch, k, o->ctx, cb->x, cb->y, cb->m, cb->d};
-        double loss;
-        if (ef_model_forward(r.m, &bt, o->loss_corr ? pbuf : NULL, &loss, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        ef_model_zero_grad(r.m);
-        if (o->loss_corr) {
-            /* minus each task's query-row correlation (one era per task), averaged over tasks */
-            loss = 0;
-            memset(dbuf, 0, B * (size_t)k * sizeof(float));
-            for (int b = 0; b < o->batch; b++) {
-                size_t q0 = (size_t)b * k + (size_t)o->ctx;
-                loss += ef_corr_loss(dbuf + q0, pbuf + q0, cb->y + q0, (size_t)o->query) / o->batch;
-                for (int i = 0; i < o->query; i++) dbuf[q0 + i] /= (float)o->batch;
-            }
-        }
-        if ((o->loss_corr ? ef_model_backward_dpred(r.m, dbuf, &err) : ef_model_backward(r.m, &err)) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        if (world > 1) {
-            /* the average gradient of the global batch; the loss only for the log */
-            if (ef_dist_average(&g_dist, ef_model_grads(r.m), ef_model_num_params(r.m)) || ef_dist_sum(&g_dist, &loss, 1)) {
-                err.code = EF_ERR_IO;
-                snprintf(err.msg, sizeof err.msg, "MPI: gradient allreduce failed at step %ld", step + 1);
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
-            loss /= world;
-        }
-        double gnorm = ef_model_clip_grad(r.m, 1.0);
-        opt.lr = ef_lr_schedule((float)o->lr, step, o->warmup, o->steps, 0.1f);
-        ef_model_adamw_step(r.m, &opt);
-        ema_update(&r, step);
-        if (world > 1 && (step + 1) % 100 == 0) {
-            /* the ranks must hold the same parameters: a cheap checksum */
-            const float *p = ef_model_params(r.m);
-            double cs = 0;
-            for (size_t i = 0, n = ef_model_num_params(r.m); i < n; i++) cs += (double)p[i] * (double)((i % 7) + 1);
-            if (!ef_dist_same(&g_dist, cs)) {
-                err.code = EF_ERR_INVALID;
-                snprintf(err.msg, sizeof err.msg, "MPI: ranks hold different parameters at step %ld", step + 1);
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
-        }
+        double ts = ef_time_now(), loss = 0, gnorm = 0;
+        if (train_step(&r, &lp, step, &loss, &gnorm, &err) != EF_OK) goto fail;
         ema = isnan(ema) ? loss : 0.95 * ema + 0.05 * loss;
         char extra[160];
         snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", ema, last_corr, r.best);
@@ -744,40 +458,11 @@ static int finetune_main(int argc, char **argv) {
         /* training throughput over all ranks: (context + query) rows per second of training steps */
         double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
         if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,"
-                          "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, opt.lr, gnorm, rows_s,
-                          t_train > 0 ? ld.busy_s / t_train : 0.0, r.elapsed_prev + ef_time_now() - t0);
+                          "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, lp.opt.lr, gnorm, rows_s,
+                          t_train > 0 ? lp.ld.busy_s / t_train : 0.0, r.elapsed_prev + ef_time_now() - r.t_start);
         if ((step + 1) % o->eval_every == 0 || step + 1 == o->steps) {
-            double mean, sd;
-            int n_val;
-            ema_swap(&r);   /* evaluate (and save as best) the averaged weights */
-            if (evaluate(&r, &mean, &sd, &n_val, &err) != EF_OK) {
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
+            if (validate(&r, step + 1, 0, logf, ema, prog.is_tty, &last_corr, &err) != EF_OK) goto fail;
             last_eval = step + 1;
-            last_corr = mean;
-            int improved = mean > r.best;
-            if (improved) {
-                r.best = mean;
-                r.best_step = step + 1;
-                r.bad = 0;
-            } else {
-                r.bad++;
-            }
-            if (logf) fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
-                    "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step + 1, mean, sd, sd > 0 ? mean / sd : NAN, r.best, ema, n_val);
-            if (lead) fprintf(stderr, "%sstep %ld: validation CORR %.4f (std %.4f, sharpe %.2f)%s\n", prog.is_tty ? "\r\033[K" : "",
-                    step + 1, mean, sd, sd > 0 ? mean / sd : NAN, improved ? "  best: saved" : "");
-            double elapsed = r.elapsed_prev + ef_time_now() - t0;
-            if (improved && save_best(&r, step + 1, &err) != EF_OK) {
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
-            ema_swap(&r);   /* back to the trained weights */
-            if (save_last(&r, step + 1, elapsed, &err) != EF_OK) {
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
             if (r.bad >= o->patience) {
                 step++;
                 why = "early stopping";
@@ -787,43 +472,33 @@ static int finetune_main(int argc, char **argv) {
         if (logf) fflush(logf);
     }
     if (lead) ef_progress_finish(&prog, (double)step, NULL);
-    if (last_eval < step || !isfinite(r.best)) {
-        /* evaluate what the last steps did, so the best checkpoint reflects them */
-        double mean, sd;
-        int n_val;
-        ema_swap(&r);
-        if (evaluate(&r, &mean, &sd, &n_val, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        if (logf) fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_eras\":%d,\"final\":true}\n", step, mean, sd, n_val);
-        if (mean > r.best || !isfinite(r.best)) {
-            r.best = mean;
-            r.best_step = step;
-            if (save_best(&r, step, &err) != EF_OK) {
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
-        }
-        ema_swap(&r);
-        if (save_last(&r, step, r.elapsed_prev + ef_time_now() - t0, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-    }
+    /* evaluate what the last steps did, so the best checkpoint reflects them */
+    if ((last_eval < step || !isfinite(r.best)) && validate(&r, step, 1, logf, ema, 0, &last_corr, &err) != EF_OK) goto fail;
     if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.best,
             r.best_step, o->out);
     char bbuf[32];
     if (isfinite(r.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r.best);
     else snprintf(bbuf, sizeof bbuf, "null");
     if (lead) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
-           "\"elapsed_s\":%.1f}\n", step, why, r.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - t0);
+           "\"elapsed_s\":%.1f}\n", step, why, r.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - r.t_start);
     if (g_stop) status = EF_EXIT_RUNTIME;
+    goto done;
+fail:
+    status = ef_cli_fail(&err, hint);
 done:
     if (logf) fclose(logf);
-    loader_free(&ld);
-    ef_free(pbuf);
-    ef_free(dbuf);
-    run_free(&r);
+    ft_loader_free(&lp.ld);
+    ef_free(lp.pbuf);
+    ef_free(lp.dbuf);
+    ft_run_free(&r);
     return status;
+}
+
+int ef_cmd_finetune(int argc, char **argv) {
+    ef_dist dist;
+    ef_dist_init(&dist, &argc, &argv);
+    int rc = finetune_main(argc, argv, &dist);
+    if (rc != EF_EXIT_OK && dist.size > 1) ef_dist_abort(&dist, rc);
+    ef_dist_finalize(&dist);
+    return rc;
 }
