@@ -4,363 +4,11 @@
  * chunk's slot range and then spread backwards in place over the null slots, so there is no
  * second value buffer. Every size and offset read from the file is checked before use.
  * Reference: parquet-format README.md (pages, levels) and Encodings.md. */
-#include <math.h>
-#include "parquet/pq_internal.h"
-
-typedef struct chunk_ctx {
-    const ef_pq_reader *r;
-    int rg, col;
-    const ef_pq_column_info *ci;
-    const pq_chunk_meta *m;
-    int64_t off;               /* file offset of the page being decoded */
-    ef_pq_column_data dict;
-    int has_dict;
-    uint8_t *page;             /* decompression scratch */
-    size_t page_cap;
-    uint8_t *levels;
-    size_t lev_cap;
-    uint32_t *idx;
-    size_t idx_cap;
-    int64_t *lens;             /* DELTA_* length scratch */
-    size_t lens_cap;
-    ef_error *err;
-    /* int8 mode (pq_decode_chunk_i8): rows go to i8[i8_base...] instead of a column */
-    int8_t *i8;
-    int8_t i8_null;
-    int64_t i8_base;
-    int8_t *dict_i8;           /* the dictionary converted to int8, when all entries fit */
-    ef_pq_column_data tmp;     /* page values of non-dictionary pages in int8 mode */
-} chunk_ctx;
+#include "parquet/chunk_internal.h"
 
 static ef_status cfail(chunk_ctx *c, ef_status code, const char *why) {
     return EF_ERR(c->err, code, "%s: column '%s', row group %d, page at byte %lld: %s",
                   c->r->path, c->ci->name, c->rg, (long long)c->off, why);
-}
-
-static size_t elem_size(int type) {
-    switch (type) {
-    case EF_PQ_BOOLEAN: return 1;
-    case EF_PQ_INT32:
-    case EF_PQ_FLOAT: return 4;
-    case EF_PQ_INT64:
-    case EF_PQ_DOUBLE: return 8;
-    case EF_PQ_INT96: return 12;
-    default: return 0;
-    }
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t es) {
-    if (need <= *cap) return 0;
-    size_t nc = EF_MAX(need, *cap * 2), bytes;
-    if (!ef_mul_ok(nc, es, &bytes)) return -1;
-    void *q = ef_realloc(*p, bytes ? bytes : 1);
-    if (!q) return -1;
-    *p = q;
-    *cap = nc;
-    return 0;
-}
-
-/* Makes room for extra bytes of byte-array data. */
-static int data_reserve(ef_pq_column_data *d, size_t extra) {
-    if (extra > SIZE_MAX / 2 - d->data_size) return -1;
-    size_t cap = d->cap_data;
-    /* +1: the buffer exists even for empty values (no arithmetic on a NULL pointer) */
-    if (grow((void **)&d->data, &cap, d->data_size + extra + 1, 1)) return -1;
-    d->cap_data = cap;
-    return 0;
-}
-
-/* Makes room for n slots (values, offsets, valid) in d. */
-static int slots_reserve(ef_pq_column_data *d, int64_t n, int with_valid) {
-    if (n <= d->cap_n && (!with_valid || d->valid)) return 0;
-    int64_t nc = EF_MAX(n, d->cap_n);
-    size_t es = elem_size(d->type);
-    if (es) {
-        void *v = ef_realloc(d->values, (size_t)nc * es + 1);
-        if (!v) return -1;
-        d->values = v;
-    } else {
-        int64_t *o = ef_realloc(d->offsets, ((size_t)nc + 1) * sizeof *o);
-        if (!o) return -1;
-        if (!d->offsets) o[0] = 0;
-        d->offsets = o;
-    }
-    if (with_valid) {
-        int had = d->valid != NULL;
-        uint8_t *v = ef_realloc(d->valid, (size_t)nc + 1);
-        if (!v) return -1;
-        if (!had) memset(v, 1, (size_t)d->n);
-        d->valid = v;
-    }
-    d->cap_n = nc;
-    return 0;
-}
-
-// ---- dense value decoding ------------------------------------------------------------------
-
-/* Appends count byte-array values whose lengths are lens[] and bytes are at src. */
-static const char *append_lengths(ef_pq_column_data *d, int64_t base, const int64_t *lens,
-                                  int64_t count, const uint8_t *src, size_t n, size_t *used) {
-    size_t total = 0;
-    for (int64_t i = 0; i < count; i++) {
-        if (lens[i] < 0 || (uint64_t)lens[i] > n - total) return "byte-array lengths run past the page";
-        total += (size_t)lens[i];
-    }
-    if (data_reserve(d, total)) return "out of memory";
-    if (total) memcpy(d->data + d->data_size, src, total);
-    int64_t end = (int64_t)d->data_size;
-    for (int64_t i = 0; i < count; i++) {
-        end += lens[i];
-        d->offsets[base + i + 1] = end;
-    }
-    d->data_size += total;
-    *used = total;
-    return NULL;
-}
-
-static const char *decode_plain(ef_pq_column_data *d, int64_t base, const uint8_t *p, size_t n,
-                                int64_t count) {
-    size_t es = elem_size(d->type);
-    if (d->type == EF_PQ_BOOLEAN) {
-        if ((uint64_t)n * 8 < (uint64_t)count) return "PLAIN booleans shorter than their values";
-        uint8_t *o = (uint8_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = (p[i >> 3] >> (i & 7)) & 1;
-        return NULL;
-    }
-    if (es) {
-        size_t need;
-        if (!ef_mul_ok(es, (size_t)count, &need) || need > n) return "PLAIN values shorter than the page says";
-        if (need) memcpy((uint8_t *)d->values + (size_t)base * es, p, need);
-        return NULL;
-    }
-    if (d->type == EF_PQ_FIXED_LEN_BYTE_ARRAY) {
-        size_t w = (size_t)d->type_length, need;
-        if (!ef_mul_ok(w, (size_t)count, &need) || need > n) return "PLAIN fixed-length values shorter than the page says";
-        if (data_reserve(d, need)) return "out of memory";
-        if (need) memcpy(d->data + d->data_size, p, need);
-        for (int64_t i = 0; i < count; i++) d->offsets[base + i + 1] = (int64_t)(d->data_size + (size_t)(i + 1) * w);
-        d->data_size += need;
-        return NULL;
-    }
-    /* BYTE_ARRAY: u32 length prefix per value; first pass validates and sizes */
-    size_t pos = 0, total = 0;
-    for (int64_t i = 0; i < count; i++) {
-        if (n - pos < 4) return "truncated PLAIN byte-array length";
-        uint32_t len = pq_le32(p + pos);
-        pos += 4;
-        if (len > n - pos) return "PLAIN byte-array value runs past the page";
-        pos += len;
-        total += len;
-    }
-    if (data_reserve(d, total)) return "out of memory";
-    pos = 0;
-    uint8_t *o = d->data + d->data_size;
-    int64_t end = (int64_t)d->data_size;
-    for (int64_t i = 0; i < count; i++) {
-        uint32_t len = pq_le32(p + pos);
-        memcpy(o, p + pos + 4, len);
-        o += len;
-        pos += 4 + (size_t)len;
-        end += len;
-        d->offsets[base + i + 1] = end;
-    }
-    d->data_size += total;
-    return NULL;
-}
-
-static const char *decode_dict(chunk_ctx *c, ef_pq_column_data *d, int64_t base,
-                               const uint8_t *p, size_t n, int64_t count) {
-    if (!c->has_dict) return "dictionary-encoded page without a dictionary page";
-    if (count == 0) return NULL;
-    if (n < 1) return "dictionary page data without a bit width";
-    int w = p[0];
-    if (w > 32) return "dictionary index bit width above 32";
-    if (grow((void **)&c->idx, &c->idx_cap, (size_t)count, sizeof *c->idx)) return "out of memory";
-    uint32_t acc;
-    const char *why = pq_rle_decode_u32_or(p + 1, n - 1, w, c->idx, count, &acc);
-    if (why) return why;
-    const uint32_t *ix = c->idx;
-    uint32_t dn = (uint32_t)EF_MIN(c->dict.n, (int64_t)UINT32_MAX);
-    if (acc >= dn) {  /* the OR bounds the maximum: check exactly only when it may be out */
-        for (int64_t i = 0; i < count; i++)
-            if (ix[i] >= dn) return "dictionary index out of range";
-    }
-    size_t es = elem_size(d->type);
-    switch (es) {
-    case 1: {
-        const uint8_t *dv = c->dict.values;
-        uint8_t *o = (uint8_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];
-        return NULL;
-    }
-    case 4: {
-        const uint32_t *dv = c->dict.values;
-        uint32_t *o = (uint32_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];
-        return NULL;
-    }
-    case 8: {
-        const uint64_t *dv = c->dict.values;
-        uint64_t *o = (uint64_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];
-        return NULL;
-    }
-    case 12: {
-        const uint8_t *dv = c->dict.values;
-        uint8_t *o = (uint8_t *)d->values + (size_t)base * 12;
-        for (int64_t i = 0; i < count; i++) memcpy(o + (size_t)i * 12, dv + (size_t)ix[i] * 12, 12);
-        return NULL;
-    }
-    default: break;
-    }
-    const int64_t *doff = c->dict.offsets;
-    size_t total = 0;
-    for (int64_t i = 0; i < count; i++) total += (size_t)(doff[ix[i] + 1] - doff[ix[i]]);
-    if (data_reserve(d, total)) return "out of memory";
-    uint8_t *o = d->data + d->data_size;
-    int64_t end = (int64_t)d->data_size;
-    for (int64_t i = 0; i < count; i++) {
-        size_t len = (size_t)(doff[ix[i] + 1] - doff[ix[i]]);
-        memcpy(o, c->dict.data + doff[ix[i]], len);
-        o += len;
-        end += (int64_t)len;
-        d->offsets[base + i + 1] = end;
-    }
-    d->data_size += total;
-    return NULL;
-}
-
-/* DELTA_BINARY_PACKED lengths into c->lens; *used = bytes consumed. */
-static const char *delta_lengths(chunk_ctx *c, const uint8_t *p, size_t n, int64_t *count,
-                                 size_t *used) {
-    const char *why = pq_delta_count(p, n, count);
-    if (why) return why;
-    if ((uint64_t)*count > n * 64 + 64) return "DELTA length count larger than the page can hold";
-    if (grow((void **)&c->lens, &c->lens_cap, (size_t)*count + 1, sizeof *c->lens)) return "out of memory";
-    return pq_delta_decode_i64(p, n, c->lens, *count, used);
-}
-
-static const char *decode_delta_bytes(chunk_ctx *c, ef_pq_column_data *d, int64_t base,
-                                      const uint8_t *p, size_t n, int64_t count) {
-    /* prefix lengths, then suffixes as DELTA_LENGTH_BYTE_ARRAY */
-    int64_t np, ns;
-    size_t used, used2;
-    const char *why = delta_lengths(c, p, n, &np, &used);
-    if (why) return why;
-    if (np < count) return "DELTA_BYTE_ARRAY has fewer prefixes than values";
-    int64_t *pref = ef_malloc(((size_t)count + 1) * sizeof *pref);
-    if (!pref) return "out of memory";
-    memcpy(pref, c->lens, (size_t)count * sizeof *pref);
-    why = delta_lengths(c, p + used, n - used, &ns, &used2);
-    if (!why && ns < count) why = "DELTA_BYTE_ARRAY has fewer suffixes than values";
-    const uint8_t *src = p + used + used2;
-    size_t left = n - used - used2, sp = 0;
-    int64_t prev_start = 0, prev_len = 0;
-    for (int64_t i = 0; i < count && !why; i++) {
-        int64_t pl = pref[i], sl = c->lens[i];
-        if (pl < 0 || sl < 0 || pl > prev_len) { why = "DELTA_BYTE_ARRAY prefix longer than the previous value"; break; }
-        if ((uint64_t)sl > left - sp) { why = "DELTA_BYTE_ARRAY suffix runs past the page"; break; }
-        if (data_reserve(d, (size_t)(pl + sl))) { why = "out of memory"; break; }
-        uint8_t *o = d->data + d->data_size;
-        memmove(o, d->data + prev_start, (size_t)pl);
-        memcpy(o + pl, src + sp, (size_t)sl);
-        sp += (size_t)sl;
-        prev_start = (int64_t)d->data_size;
-        prev_len = pl + sl;
-        d->data_size += (size_t)(pl + sl);
-        d->offsets[base + i + 1] = (int64_t)d->data_size;
-        if (d->type == EF_PQ_FIXED_LEN_BYTE_ARRAY && prev_len != d->type_length)
-            why = "DELTA_BYTE_ARRAY value length differs from the fixed length";
-    }
-    ef_free(pref);
-    return why;
-}
-
-static const char *decode_values(chunk_ctx *c, ef_pq_column_data *d, int enc, int64_t base,
-                                 const uint8_t *p, size_t n, int64_t count) {
-    int t = d->type;
-    switch (enc) {
-    case EF_PQ_ENC_PLAIN: return decode_plain(d, base, p, n, count);
-    case EF_PQ_ENC_PLAIN_DICTIONARY:
-    case EF_PQ_ENC_RLE_DICTIONARY: return decode_dict(c, d, base, p, n, count);
-    case EF_PQ_ENC_RLE: {
-        if (t != EF_PQ_BOOLEAN) return "RLE value encoding is only valid for booleans";
-        if (n < 4) return "RLE booleans without a length prefix";
-        uint32_t len = pq_le32(p);
-        if (len > n - 4) return "RLE boolean length runs past the page";
-        return pq_rle_decode_u8(p + 4, len, 1, (uint8_t *)d->values + base, count, NULL);
-    }
-    case EF_PQ_ENC_DELTA_BINARY_PACKED: {
-        size_t used;
-        if (t == EF_PQ_INT32) return pq_delta_decode_i32(p, n, (int32_t *)d->values + base, count, &used);
-        if (t == EF_PQ_INT64) return pq_delta_decode_i64(p, n, (int64_t *)d->values + base, count, &used);
-        return "DELTA_BINARY_PACKED on a non-integer column";
-    }
-    case EF_PQ_ENC_DELTA_LENGTH_BYTE_ARRAY: {
-        if (t != EF_PQ_BYTE_ARRAY) return "DELTA_LENGTH_BYTE_ARRAY on a non-byte-array column";
-        int64_t nl;
-        size_t used, used2;
-        const char *why = delta_lengths(c, p, n, &nl, &used);
-        if (why) return why;
-        if (nl < count) return "DELTA_LENGTH_BYTE_ARRAY has fewer lengths than values";
-        return append_lengths(d, base, c->lens, count, p + used, n - used, &used2);
-    }
-    case EF_PQ_ENC_DELTA_BYTE_ARRAY:
-        if (t != EF_PQ_BYTE_ARRAY && t != EF_PQ_FIXED_LEN_BYTE_ARRAY) return "DELTA_BYTE_ARRAY on a non-byte-array column";
-        return decode_delta_bytes(c, d, base, p, n, count);
-    case EF_PQ_ENC_BYTE_STREAM_SPLIT: {
-        size_t es = elem_size(t);
-        if (t == EF_PQ_FIXED_LEN_BYTE_ARRAY) {
-            size_t need;
-            if (!ef_mul_ok((size_t)d->type_length, (size_t)count, &need)) return "BYTE_STREAM_SPLIT too large";
-            if (data_reserve(d, need)) return "out of memory";
-            const char *why = pq_bss_decode(p, n, d->type_length, d->data + d->data_size, count);
-            if (why) return why;
-            for (int64_t i = 0; i < count; i++) d->offsets[base + i + 1] = (int64_t)(d->data_size + (size_t)(i + 1) * (size_t)d->type_length);
-            d->data_size += need;
-            return NULL;
-        }
-        if (es != 4 && es != 8) return "BYTE_STREAM_SPLIT on an unsupported type";
-        return pq_bss_decode(p, n, (int)es, (uint8_t *)d->values + (size_t)base * es, count);
-    }
-    default: return "unsupported value encoding";
-    }
-}
-
-static void dict_to_i8(chunk_ctx *c);
-
-// ---- nulls ---------------------------------------------------------------------------------
-
-/* Spreads nn dense values at slots [base, base+nn) over [base, base+nv) by valid[]. */
-static void spread(ef_pq_column_data *d, int64_t base, int64_t nv, int64_t nn) {
-    const uint8_t *v = d->valid + base;
-    int64_t k = nn;
-    size_t es = elem_size(d->type);
-#define SPREAD(T)                                                            \
-    {                                                                        \
-        T *o = (T *)d->values + base;                                        \
-        for (int64_t i = nv - 1; i >= 0 && k < i + 1; i--) o[i] = v[i] ? o[--k] : (T)0; \
-    }
-    switch (es) {
-    case 1: SPREAD(uint8_t) return;
-    case 4: SPREAD(uint32_t) return;
-    case 8: SPREAD(uint64_t) return;
-    case 12: {
-        uint8_t *o = (uint8_t *)d->values + (size_t)base * 12;
-        for (int64_t i = nv - 1; i >= 0 && k < i + 1; i--) {
-            if (v[i]) memmove(o + (size_t)i * 12, o + (size_t)(--k) * 12, 12);
-            else memset(o + (size_t)i * 12, 0, 12);
-        }
-        return;
-    }
-    default: break;
-    }
-#undef SPREAD
-    int64_t *off = d->offsets + base + 1;   /* off[i] = end of value i */
-    for (int64_t i = nv - 1; i >= 0 && k < i + 1; i--) {
-        if (v[i]) { off[i] = off[k - 1]; k--; }
-        else off[i] = k > 0 ? off[k - 1] : off[-1];
-    }
 }
 
 // ---- pages ---------------------------------------------------------------------------------
@@ -377,7 +25,7 @@ static ef_status page_body(chunk_ctx *c, const pq_page_header *h, const uint8_t 
         *out_n = n - skip;
         return EF_OK;
     }
-    if (grow((void **)&c->page, &c->page_cap, un - skip + 8, 1)) return cfail(c, EF_ERR_NOMEM, "out of memory");
+    if (pq_grow((void **)&c->page, &c->page_cap, un - skip + 8, 1)) return cfail(c, EF_ERR_NOMEM, "out of memory");
     const char *why = pq_decompress(c->m->codec, src + skip, n - skip, c->page, un - skip);
     if (why) return cfail(c, EF_ERR_FORMAT, why);
     *out = c->page;
@@ -395,121 +43,19 @@ static ef_status dict_page(chunk_ctx *c, const pq_page_header *h, const uint8_t 
     int64_t nv = h->num_values;
     if (c->ci->type == EF_PQ_BOOLEAN && (uint64_t)nv > (uint64_t)n * 8)
         return cfail(c, EF_ERR_FORMAT, "dictionary page shorter than its values");
-    if (c->ci->type != EF_PQ_BOOLEAN && elem_size(c->ci->type) && (uint64_t)nv * elem_size(c->ci->type) > n)
+    if (c->ci->type != EF_PQ_BOOLEAN && pq_elem_size(c->ci->type) && (uint64_t)nv * pq_elem_size(c->ci->type) > n)
         return cfail(c, EF_ERR_FORMAT, "dictionary page shorter than its values");
-    if (!elem_size(c->ci->type) && (uint64_t)nv > n + 1)
+    if (!pq_elem_size(c->ci->type) && (uint64_t)nv > n + 1)
         return cfail(c, EF_ERR_FORMAT, "dictionary page shorter than its values");
     c->dict.type = c->ci->type;
     c->dict.type_length = c->ci->type_length;
-    if (slots_reserve(&c->dict, nv, 0)) return cfail(c, EF_ERR_NOMEM, "out of memory");
-    const char *why = decode_plain(&c->dict, 0, p, n, nv);
+    if (pq_slots_reserve(&c->dict, nv, 0)) return cfail(c, EF_ERR_NOMEM, "out of memory");
+    const char *why = pq_decode_plain(&c->dict, 0, p, n, nv);
     if (why) return cfail(c, EF_ERR_FORMAT, why);
     c->dict.n = nv;
     c->has_dict = 1;
-    if (c->i8) dict_to_i8(c);
+    if (c->i8) pq_dict_to_i8(c);
     return EF_OK;
-}
-
-// ---- int8 mode ---------------------------------------------------------------------------------
-
-/* Converts n dense values of type t to int8; returns the index of the first value that is
- * not an integer in [-128, 127] (NaN becomes nullv), or -1. */
-static int64_t conv_i8(int t, const void *vals, int64_t n, int8_t *o, int8_t nullv) {
-    switch (t) {
-    case EF_PQ_BOOLEAN: {
-        const uint8_t *v = vals;
-        for (int64_t i = 0; i < n; i++) o[i] = (int8_t)v[i];
-        return -1;
-    }
-    case EF_PQ_INT32: {
-        const int32_t *v = vals;
-        int bad = 0;
-        for (int64_t i = 0; i < n; i++) {
-            bad |= v[i] < -128 || v[i] > 127;
-            o[i] = (int8_t)v[i];
-        }
-        if (bad)
-            for (int64_t i = 0; i < n; i++)
-                if (v[i] < -128 || v[i] > 127) return i;
-        return -1;
-    }
-    case EF_PQ_INT64: {
-        const int64_t *v = vals;
-        for (int64_t i = 0; i < n; i++) {
-            if (v[i] < -128 || v[i] > 127) return i;
-            o[i] = (int8_t)v[i];
-        }
-        return -1;
-    }
-    case EF_PQ_FLOAT:
-    case EF_PQ_DOUBLE:
-        for (int64_t i = 0; i < n; i++) {
-            double x = t == EF_PQ_FLOAT ? (double)((const float *)vals)[i] : ((const double *)vals)[i];
-            if (isnan(x)) { o[i] = nullv; continue; }
-            if (!(x >= -128 && x <= 127) || x != floor(x)) return i;
-            o[i] = (int8_t)x;
-        }
-        return -1;
-    default: return 0;
-    }
-}
-
-static double value_at(int t, const void *vals, int64_t i) {
-    switch (t) {
-    case EF_PQ_BOOLEAN: return ((const uint8_t *)vals)[i];
-    case EF_PQ_INT32: return ((const int32_t *)vals)[i];
-    case EF_PQ_INT64: return (double)((const int64_t *)vals)[i];
-    case EF_PQ_FLOAT: return ((const float *)vals)[i];
-    case EF_PQ_DOUBLE: return ((const double *)vals)[i];
-    default: return NAN;
-    }
-}
-
-/* Page values in int8 mode: nn dense values, spread over nv rows by valid (NULL: none null). */
-static const char *i8_values(chunk_ctx *c, int enc, const uint8_t *p, size_t n, int64_t nv,
-                             int64_t nn, const uint8_t *valid) {
-    int8_t *o = c->i8 + c->i8_base;
-    int t = c->ci->type;
-    if ((enc == EF_PQ_ENC_PLAIN_DICTIONARY || enc == EF_PQ_ENC_RLE_DICTIONARY) && c->dict_i8 && nn > 0) {
-        if (n < 1) return "dictionary page data without a bit width";
-        int w = p[0];
-        if (w > 32) return "dictionary index bit width above 32";
-        uint32_t dn = (uint32_t)EF_MIN(c->dict.n, (int64_t)UINT32_MAX);
-        const char *why = pq_rle_dict_i8(p + 1, n - 1, w, c->dict_i8, dn, o, nn);
-        if (why) return why;
-    } else if (nn > 0) {
-        if (t == EF_PQ_BYTE_ARRAY || t == EF_PQ_FIXED_LEN_BYTE_ARRAY || t == EF_PQ_INT96)
-            return "column is not numeric";
-        ef_pq_column_data *d = &c->tmp;
-        d->type = t;
-        d->n = 0;
-        if (slots_reserve(d, nn, 0)) return "out of memory";
-        const char *why = decode_values(c, d, enc, 0, p, n, nn);
-        if (why) return why;
-        int64_t badi = conv_i8(t, d->values, nn, o, c->i8_null);
-        if (badi >= 0) {
-            static _Thread_local char msg[96];
-            snprintf(msg, sizeof msg, "value %.17g is not an int8 feature value", value_at(t, d->values, badi));
-            return msg;
-        }
-    }
-    if (valid && nn < nv) {
-        int64_t k = nn;
-        for (int64_t i = nv - 1; i >= 0 && k < i + 1; i--) o[i] = valid[i] ? o[--k] : c->i8_null;
-    }
-    return NULL;
-}
-
-/* Builds dict_i8 when every dictionary entry converts. */
-static void dict_to_i8(chunk_ctx *c) {
-    int t = c->dict.type;
-    if (t != EF_PQ_BOOLEAN && t != EF_PQ_INT32 && t != EF_PQ_INT64 && t != EF_PQ_FLOAT && t != EF_PQ_DOUBLE) return;
-    c->dict_i8 = ef_malloc((size_t)c->dict.n + 1);
-    if (!c->dict_i8) return;   /* the generic path still works */
-    if (conv_i8(t, c->dict.values, c->dict.n, c->dict_i8, c->i8_null) >= 0) {
-        ef_free(c->dict_i8);
-        c->dict_i8 = NULL;
-    }
 }
 
 static ef_status data_page(chunk_ctx *c, const pq_page_header *h, const uint8_t *body,
@@ -554,7 +100,7 @@ static ef_status data_page(chunk_ctx *c, const pq_page_header *h, const uint8_t 
     uint8_t *v = NULL;
     if (max_def > 0) {
         if (c->i8) {
-            if (grow((void **)&c->levels, &c->lev_cap, (size_t)nv + 1, 1)) return cfail(c, EF_ERR_NOMEM, "out of memory");
+            if (pq_grow((void **)&c->levels, &c->lev_cap, (size_t)nv + 1, 1)) return cfail(c, EF_ERR_NOMEM, "out of memory");
             v = c->levels;
         } else {
             v = d->valid + base;
@@ -591,19 +137,19 @@ static ef_status data_page(chunk_ctx *c, const pq_page_header *h, const uint8_t 
         }
     }
     if (c->i8) {
-        const char *why = i8_values(c, h->encoding, p, n, nv, nn, v);
+        const char *why = pq_i8_values(c, h->encoding, p, n, nv, nn, v);
         if (why) return cfail(c, !strcmp(why, "out of memory") ? EF_ERR_NOMEM : EF_ERR_FORMAT, why);
         c->i8_base += nv;
         return EF_OK;
     }
-    const char *why = decode_values(c, d, h->encoding, base, p, n, nn);
+    const char *why = pq_decode_values(c, d, h->encoding, base, p, n, nn);
     if (why) {
         ef_status code = !strcmp(why, "out of memory") ? EF_ERR_NOMEM
                        : !strcmp(why, "unsupported value encoding") ? EF_ERR_UNSUPPORTED : EF_ERR_FORMAT;
         return cfail(c, code, why);
     }
     if (nn < nv) {
-        spread(d, base, nv, nn);
+        pq_spread(d, base, nv, nn);
         d->null_count += nv - nn;
     }
     d->n += nv;
@@ -736,7 +282,7 @@ ef_status pq_decode_chunk(const ef_pq_reader *r, int rg, int col, ef_pq_column_d
     if (c.ci->type == EF_PQ_FIXED_LEN_BYTE_ARRAY && c.ci->type_length <= 0)
         return EF_ERR(err, EF_ERR_FORMAT, "%s: column '%s' is FIXED_LEN_BYTE_ARRAY without a positive length", r->path, c.ci->name);
     int64_t want = r->rgs[rg].num_rows;
-    if (slots_reserve(out, out->n + want, c.ci->max_def > 0))
+    if (pq_slots_reserve(out, out->n + want, c.ci->max_def > 0))
         return EF_ERR(err, EF_ERR_NOMEM, "%s: out of memory for column '%s'", r->path, c.ci->name);
     decode_arg a = {out, want, 0};
     int64_t rows = 0;
