@@ -146,7 +146,7 @@ static inline int pq_bit_width(uint64_t max) {
     return w;
 }
 
-// ---- chunk decoding (chunk.c) -----------------------------------------------------------
+// ---- chunk decoding (chunk*.c) ----------------------------------------------------------
 /* Decodes chunk (rg, col) appending rows to out (which has the column's type set up). */
 ef_status pq_decode_chunk(const ef_pq_reader *r, int rg, int col, ef_pq_column_data *out,
                           ef_error *err);
