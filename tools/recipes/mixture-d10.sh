@@ -16,7 +16,13 @@
 #            linear family at 0.64, trees and forests at 0.02 each, time series 0.22, lr 1.5e-4,
 #            22,000 steps (59 min at 6.2 steps/s, the other core busy);
 #   phase 5: the same with laplace, elasticnet and sparse raised again (linear family 0.68,
-#            time series 0.18), lr 1e-4, 16,000 steps (48 min at 5.6 steps/s).
+#            time series 0.18), lr 1e-4, 16,000 steps (48 min at 5.6 steps/s); shipped in
+#            session 5 (its evaluation: docs/icl/mixture-d10-phase5/);
+#   phase 6: the time series back at 0.26 and trees/forests at 0.04 each (linear family 0.56),
+#            lr 7e-5, 9,000 steps (14 min at 10.6 steps/s on 2 threads);
+#   phase 7: a new task stream (--seed 6), sparse 0.18, linear 0.18, relu 0.08 (linear family
+#            0.58, time series 0.26), lr 5e-5, 8,000 steps (27 min at 4.9 steps/s, sharing the
+#            cores with an evaluation).
 # Label noise on half of the tasks (relative sigma U[0.05, 0.5]), 10 % of tasks with missing
 # features, 5 % with labels quantised to Numerai's 5 bins; 20 % of tasks on Numerai-like inputs.
 # Then the weights-only export and the in-context evaluation of every class (1,280 tasks each),
@@ -45,6 +51,14 @@ COMMON="--layout rows --row-positions --x gaussian=0.8,numerai=0.2
 # shellcheck disable=SC2086
 "$BIN" pretrain $COMMON --init "$OUT.phase4.st" --ctx-min 10 \
     --mixture linear=0.22,laplace=0.18,elasticnet=0.10,sparse=0.18,relu=0.10,tree=0.02,forest=0.02,timeseries=0.18 \
-    --lr 1e-4 --steps 16000 --out "$OUT.train.st"
+    --lr 1e-4 --steps 16000 --out "$OUT.phase5.st"
+# shellcheck disable=SC2086
+"$BIN" pretrain $COMMON --init "$OUT.phase5.st" --ctx-min 10 \
+    --mixture linear=0.20,laplace=0.14,elasticnet=0.08,sparse=0.14,relu=0.10,tree=0.04,forest=0.04,timeseries=0.26 \
+    --lr 7e-5 --steps 9000 --out "$OUT.phase6.st"
+# shellcheck disable=SC2086
+"$BIN" pretrain $COMMON --init "$OUT.phase6.st" --ctx-min 10 --seed 6 \
+    --mixture linear=0.18,laplace=0.14,elasticnet=0.08,sparse=0.18,relu=0.08,tree=0.04,forest=0.04,timeseries=0.26 \
+    --lr 5e-5 --steps 8000 --out "$OUT.train.st"
 "$BIN" export --model "$OUT.train.st" --out "$OUT.st"
 THREADS=$THREADS ENSEMBLE=4 ERAFORMER="$BIN" "$(dirname "$0")/icl-eval-all.sh" "$OUT.st" "$OUT" linear laplace elasticnet sparse relu tree forest ar_drift regime lstm
