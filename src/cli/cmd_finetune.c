@@ -353,9 +353,6 @@ static ef_status validate(ft_run *r, long step, int final, FILE *logf, double lo
     *corr = mean;
     if (final) {
         improved = mean > r->best || !isfinite(r->best);
-        if (logf)
-            fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_eras\":%d,\"final\":true}\n",
-                    step, mean, sd, n_val);
     } else {
         improved = mean > r->best;
         r->bad = improved ? 0 : r->bad + 1;
@@ -364,7 +361,10 @@ static ef_status validate(ft_run *r, long step, int final, FILE *logf, double lo
         r->best = mean;
         r->best_step = step;
     }
-    if (logf && !final)
+    if (logf && final)
+        fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_eras\":%d,\"final\":true}\n", step,
+                mean, sd, n_val);
+    else if (logf)
         fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
                 "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step, mean, sd, sd > 0 ? mean / sd : NAN, r->best, loss_ema, n_val);
     if (r->dist->rank == 0 && !final)

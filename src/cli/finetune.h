@@ -59,7 +59,7 @@ typedef struct ft_batch {
 
 typedef struct ft_loader {
     const ft_run *r;
-    int k, D, world, rank;
+    int k, D;            /* rows per task, inputs per row */
     ft_batch buf[2];
     long step;           /* the step whose batch the thread is sampling */
     int cur, running;

@@ -6,20 +6,21 @@
 #include "cli/finetune.h"
 
 /* Tasks of step `step` (this rank's share) into bt. */
-static ef_status sample_batch(const ft_run *r, int k, int D, int world, int rank, long step, ft_batch *bt, ef_error *err) {
+static ef_status sample_batch(const ft_loader *L, long step, ft_batch *bt, ef_error *err) {
+    const ft_run *r = L->r;
     const ft_opts *o = &r->o;
-    size_t B = (size_t)o->batch;
+    int k = L->k, D = L->D;
+    uint64_t B = (uint64_t)o->batch, first = ((uint64_t)step * (uint64_t)r->dist->size + (uint64_t)r->dist->rank) * B;
     for (int b = 0; b < o->batch; b++)
         EF_TRY(nt_sample_train_task(&r->tasks, r->q_eras, r->n_q, o->read_in, D, o->ctx, o->query, r->embargo, o->window,
-                                    o->fdrop, o->seed, ((uint64_t)step * (uint64_t)world + (uint64_t)rank) * B + (uint64_t)b,
-                                    bt->x + (size_t)b * k * D, bt->y + (size_t)b * k, bt->m + (size_t)b * k * D, &bt->d[b],
-                                    err));
+                                    o->fdrop, o->seed, first + (uint64_t)b, bt->x + (size_t)b * k * D, bt->y + (size_t)b * k,
+                                    bt->m + (size_t)b * k * D, &bt->d[b], err));
     return EF_OK;
 }
 
 static void *loader_main(void *arg) {
     ft_loader *L = arg;
-    L->st = sample_batch(L->r, L->k, L->D, L->world, L->rank, L->step, &L->buf[1 - L->cur], &L->err);
+    L->st = sample_batch(L, L->step, &L->buf[1 - L->cur], &L->err);
     return NULL;
 }
 
@@ -28,8 +29,6 @@ ef_status ft_loader_init(ft_loader *L, const ft_run *r, int k, int D, ef_error *
     L->r = r;
     L->k = k;
     L->D = D;
-    L->world = r->dist->size;
-    L->rank = r->dist->rank;
     size_t B = (size_t)r->o.batch;
     for (int i = 0; i < 2; i++) {
         L->buf[i].x = ef_malloc(B * k * D * sizeof(float));

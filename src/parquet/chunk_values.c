@@ -154,25 +154,18 @@ static const char *decode_dict(chunk_ctx *c, ef_pq_column_data *d, int64_t base,
             if (ix[i] >= dn) return "dictionary index out of range";
     }
     size_t es = pq_elem_size(d->type);
+#define GATHER(T)                                                            \
+    {                                                                        \
+        const T *dv = c->dict.values;                                        \
+        T *o = (T *)d->values + base;                                        \
+        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];                \
+        return NULL;                                                         \
+    }
     switch (es) {
-    case 1: {
-        const uint8_t *dv = c->dict.values;
-        uint8_t *o = (uint8_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];
-        return NULL;
-    }
-    case 4: {
-        const uint32_t *dv = c->dict.values;
-        uint32_t *o = (uint32_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];
-        return NULL;
-    }
-    case 8: {
-        const uint64_t *dv = c->dict.values;
-        uint64_t *o = (uint64_t *)d->values + base;
-        for (int64_t i = 0; i < count; i++) o[i] = dv[ix[i]];
-        return NULL;
-    }
+    case 1: GATHER(uint8_t)
+    case 4: GATHER(uint32_t)
+    case 8: GATHER(uint64_t)
+#undef GATHER
     case 12: {
         const uint8_t *dv = c->dict.values;
         uint8_t *o = (uint8_t *)d->values + (size_t)base * 12;

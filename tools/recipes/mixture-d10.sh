@@ -19,7 +19,7 @@
 #            time series 0.18), lr 1e-4, 16,000 steps (48 min at 5.6 steps/s); shipped in
 #            session 5 (its evaluation: docs/icl/mixture-d10-phase5/);
 #   phase 6: the time series back at 0.26 and trees/forests at 0.04 each (linear family 0.56),
-#            lr 7e-5, 9,000 steps (14 min at 10.6 steps/s on 2 threads);
+#            lr 7e-5, 9,000 steps (14 min at 10.9 steps/s on 2 threads);
 #   phase 7: a new task stream (--seed 6), sparse 0.18, linear 0.18, relu 0.08 (linear family
 #            0.58, time series 0.26), lr 5e-5, 8,000 steps (27 min at 4.9 steps/s, sharing the
 #            cores with an evaluation).
