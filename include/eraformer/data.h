@@ -189,6 +189,23 @@ void ef_dataset_writer_abort(ef_dataset_writer *w);
 ef_status ef_dataset_write_csv(const ef_dataset *ds, FILE *fp, int header, ef_error *err);
 
 /* ---- synthetic Numerai-like data (docs/synth.md) ----------------------------------------- */
+/* Structurally different generators ("a zoo"), so that a recipe can be chosen on some and
+ * reported on the others. FACTOR is the original one (the default, unchanged). */
+typedef enum ef_synth_generator {
+    EF_SYNTH_FACTOR = 0,     /* "factor": iid rows, drifting linear + interaction + |z| signal */
+    EF_SYNTH_NONLINEAR,      /* "nonlinear": stable U-shape/interaction/threshold of latents
+                                seen through many very noisy features */
+    EF_SYNTH_DRIFT,          /* "drift": linear exposures that drift slowly, rare sign flips */
+    EF_SYNTH_WEAK,           /* "weak": blocks of correlated weak features, a few strong ones,
+                                persistent per-stock noise */
+    EF_SYNTH_N_GENERATORS
+} ef_synth_generator;
+
+/* "factor", "nonlinear", ... ; NULL outside [0, EF_SYNTH_N_GENERATORS). */
+const char *ef_synth_generator_name(int i);
+/* The generator called name, or -1. */
+int ef_synth_generator_from_name(const char *name);
+
 typedef struct ef_synth_config {
     int eras_train;          /* 150 */
     int eras_validation;     /* 50 */
@@ -197,6 +214,7 @@ typedef struct ef_synth_config {
     uint64_t seed;           /* 42 */
     ef_pqw_codec codec;      /* SNAPPY, like pyarrow */
     int write_csv;           /* also write train.csv, validation.csv, live.csv */
+    ef_synth_generator generator;  /* EF_SYNTH_FACTOR */
 } ef_synth_config;
 
 void ef_synth_config_default(ef_synth_config *c);
@@ -207,7 +225,10 @@ ef_status ef_synth_create(ef_synth **s, const ef_synth_config *c, ef_error *err)
 void ef_synth_destroy(ef_synth *s);
 /* Eras are numbered 0 .. n-1: train, then validation, then one live era. */
 int ef_synth_num_eras(const ef_synth *s);
-/* Generates era e (a pure function of (seed, e)) into *out (overwritten). */
+/* Generates era e (a pure function of (config, seed, e)) into *out (overwritten). The
+ * non-factor generators follow a universe of stocks whose state persists across eras: eras
+ * in increasing order cost one step each; going back replays from era 0. Not thread-safe
+ * on one ef_synth for those (use one ef_synth per thread). */
 ef_status ef_synth_era(const ef_synth *s, int e, ef_dataset *out, ef_error *err);
 /* features.json text (v5 layout); caller frees with ef_free. */
 char *ef_synth_features_json(const ef_synth *s);

@@ -22,6 +22,16 @@ static void usage(FILE *f) {
             "  --rows-per-era N       mean rows per era (default 400; eras grow 0.7x..1.3x)\n"
             "  --features N           number of features (default 160)\n"
             "  --seed S               random seed (default 42)\n"
+            "  --generator NAME       the world that generates the data (default factor):\n"
+            "                           factor     iid rows; drifting linear signal, an interaction, |z|\n"
+            "                           nonlinear  persistent stocks; U-shape, interaction, threshold of\n"
+            "                                      latents seen through many very noisy features\n"
+            "                           drift      persistent stocks; linear exposures that drift slowly\n"
+            "                                      and flip sign in rare regimes\n"
+            "                           weak       persistent stocks; blocks of correlated weak features,\n"
+            "                                      a few strong ones, persistent per-stock noise\n"
+            "                         the last three make 20/60-day targets from 4/12 weekly shocks, so a\n"
+            "                         stock's targets in neighbouring eras overlap (the embargo matters)\n"
             "  --codec C              snappy (default), zstd or none\n"
             "  --csv                  also write train.csv, validation.csv, live.csv\n"
             "  -q, --quiet            no progress on stderr\n"
@@ -46,6 +56,7 @@ int ef_cmd_synth(int argc, char **argv) {
         {"features", required_argument, 0, 'f'},      {"seed", required_argument, 0, 's'},
         {"codec", required_argument, 0, 'c'},         {"csv", no_argument, 0, 'C'},
         {"quiet", no_argument, 0, 'q'},               {"help", no_argument, 0, 'h'},
+        {"generator", required_argument, 0, 'g'},
         {0, 0, 0, 0}};
     ef_synth_config cfg;
     ef_synth_config_default(&cfg);
@@ -81,6 +92,18 @@ int ef_cmd_synth(int argc, char **argv) {
             else if (!strcmp(optarg, "none")) cfg.codec = EF_PQW_UNCOMPRESSED;
             else return ef_cli_usage("synth", "--codec must be snappy, zstd or none, got '%s'", optarg);
             break;
+        case 'g': {
+            int g = ef_synth_generator_from_name(optarg);
+            if (g < 0) {
+                char names[128] = "";
+                for (int i = 0; ef_synth_generator_name(i); i++)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                             ef_synth_generator_name(i));
+                return ef_cli_usage("synth", "--generator must be one of %s, got '%s'", names, optarg);
+            }
+            cfg.generator = (ef_synth_generator)g;
+            break;
+        }
         case 'C': cfg.write_csv = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EF_EXIT_OK;
@@ -96,8 +119,8 @@ int ef_cmd_synth(int argc, char **argv) {
         return ef_cli_fail(&e, "check the path and its permissions");
     }
     if (!quiet)
-        fprintf(stderr, "synth: seed %llu, %d train + %d validation + 1 live eras, ~%d rows/era, %d features -> %s\n",
-                (unsigned long long)cfg.seed, cfg.eras_train, cfg.eras_validation, cfg.rows_per_era,
+        fprintf(stderr, "synth: %s generator, seed %llu, %d train + %d validation + 1 live eras, ~%d rows/era, %d features -> %s\n",
+                ef_synth_generator_name(cfg.generator), (unsigned long long)cfg.seed, cfg.eras_train, cfg.eras_validation, cfg.rows_per_era,
                 cfg.n_features, out);
     prog pg = {.quiet = quiet};
     int total = cfg.eras_train + cfg.eras_validation + 1;

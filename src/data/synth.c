@@ -46,10 +46,23 @@ void ef_synth_config_default(ef_synth_config *c) {
     c->codec = EF_PQW_SNAPPY;
 }
 
+static const char *const GENERATOR_NAMES[EF_SYNTH_N_GENERATORS] = {"factor", "nonlinear", "drift", "weak"};
+
+const char *ef_synth_generator_name(int i) {
+    return i >= 0 && i < EF_SYNTH_N_GENERATORS ? GENERATOR_NAMES[i] : NULL;
+}
+
+int ef_synth_generator_from_name(const char *name) {
+    for (int i = 0; name && i < EF_SYNTH_N_GENERATORS; i++)
+        if (!strcmp(name, GENERATOR_NAMES[i])) return i;
+    return -1;
+}
+
 int ef_synth_num_eras(const ef_synth *s) { return s->n_eras; }
 
 void ef_synth_destroy(ef_synth *s) {
     if (!s) return;
+    ef_synth_zoo_destroy(s->zoo);
     ef_strlist_free(s->fnames, s->F);
     ef_strlist_free(s->tnames, s->T);
     ef_free(s->group);
@@ -190,6 +203,8 @@ ef_status ef_synth_create(ef_synth **out, const ef_synth_config *c, ef_error *er
              "synth: rows_per_era must be in [10, 1000000], got %d", c->rows_per_era);
     EF_CHECK(c->n_features >= 1 && c->n_features <= 20000, err, EF_ERR_INVALID,
              "synth: n_features must be in [1, 20000], got %d", c->n_features);
+    EF_CHECK((int)c->generator >= 0 && (int)c->generator < EF_SYNTH_N_GENERATORS, err, EF_ERR_INVALID,
+             "synth: unknown generator %d", (int)c->generator);
     ef_synth *s = ef_calloc(1, sizeof *s);
     if (!s) return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
     s->c = *c;
@@ -232,6 +247,7 @@ ef_status ef_synth_create(ef_synth **out, const ef_synth_config *c, ef_error *er
                 s->missing[(size_t)e * (size_t)s->F + (size_t)j] =
                     (uint8_t)(e < s->feat[j].start_era || ef_rng_uniform(&r) < 0.002);
     }
+    if (!st && c->generator != EF_SYNTH_FACTOR) st = ef_synth_zoo_create(s, err);
     if (st) {
         ef_synth_destroy(s);
         return st;

@@ -13,15 +13,17 @@
 #define AUX_JASPER 4
 #define SYN_SQRT_2_PI 0.7978845608028654
 
-static const double FEATURE_Q[4] = {0.2, 0.4, 0.6, 0.8};
-static const double TARGET_Q[4] = {0.05, 0.25, 0.75, 0.95};
+const double EF_SYNTH_FEATURE_Q[4] = {0.2, 0.4, 0.6, 0.8};
+const double EF_SYNTH_TARGET_Q[4] = {0.05, 0.25, 0.75, 0.95};
+#define FEATURE_Q EF_SYNTH_FEATURE_Q
+#define TARGET_Q EF_SYNTH_TARGET_Q
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-static void standardize(double *v, size_t n) {
+void ef_synth_standardize(double *v, size_t n) {
     double m = 0, ss = 0;
     for (size_t i = 0; i < n; i++) m += v[i];
     m /= (double)n;
@@ -39,7 +41,7 @@ static void era_name(const ef_synth *s, int e, char *buf, size_t n) {
 /* NaN rules: live has no targets; the newest validation eras are unresolved (4 eras for the
  * 20-day targets, 12 for the 60-day ones); jasper has no history in the first quarter of
  * train; agnes and teager2b miss 2% of rows at random. */
-static int target_missing(const ef_synth *s, int e, int a, int h60, ef_rng *r) {
+int ef_synth_target_missing(const ef_synth *s, int e, int a, int h60, ef_rng *r) {
     int Et = s->c.eras_train, Ev = s->c.eras_validation;
     if (e >= Et + Ev) return 1;
     int from_end = Et + Ev - e;   /* 1 = newest validation era */
@@ -69,7 +71,7 @@ static ef_status make_targets(const ef_synth *s, int e, const double *Z, size_t 
         v += s->delta[e] * (fabs(z[s->ic]) - SYN_SQRT_2_PI);
         sig[i] = v;
     }
-    standardize(sig, n);
+    ef_synth_standardize(sig, n);
     ef_rng r;
     ef_rng_init(&r, s->c.seed, (uint64_t)e * SYN_STREAMS + SYN_STREAM_TARGET);
     for (size_t i = 0; i < n; i++) {
@@ -93,7 +95,7 @@ static ef_status make_targets(const ef_synth *s, int e, const double *Z, size_t 
         ef_synth_bin(raw + t, n, 2 * NA, TARGET_Q, 4, scratch, lvl, 1);
         int a = (int)t / 2, h60 = (int)t % 2;
         for (size_t i = 0; i < n; i++)
-            ds->y[i * T + t] = target_missing(s, e, a, h60, &rn) ? NAN : 0.25f * (float)lvl[i];
+            ds->y[i * T + t] = ef_synth_target_missing(s, e, a, h60, &rn) ? NAN : 0.25f * (float)lvl[i];
     }
     /* target == target_ender_20 (as in v5.2) */
     for (size_t i = 0; i < n; i++) ds->y[i * T + T - 1] = ds->y[i * T + 2 * 3];
@@ -171,7 +173,7 @@ static ef_status make_ids(const ef_synth *s, int e, size_t n, ef_data_builder *b
     return st;
 }
 
-ef_status ef_synth_era(const ef_synth *s, int e, ef_dataset *out, ef_error *err) {
+static ef_status era_impl(const ef_synth *s, int e, ef_dataset *out, uint64_t *stock, ef_error *err) {
     ef_dataset_free(out);
     EF_CHECK(e >= 0 && e < s->n_eras, err, EF_ERR_INVALID, "synth: era %d out of range [0, %d)",
              e, s->n_eras);
@@ -180,15 +182,19 @@ ef_status ef_synth_era(const ef_synth *s, int e, ef_dataset *out, ef_error *err)
     EF_TRY(ef_data_builder_init(&b, out, s->F, s->fnames, s->T, s->tnames, err));
     double *Z = NULL;
     ef_status st = ef_data_builder_reserve(&b, (int64_t)n, err);
-    if (!st && !(Z = ef_malloc(n * M * sizeof(double)))) st = EF_ERR(err, EF_ERR_NOMEM, "out of memory");
-    if (!st) {
-        ef_rng r;
-        ef_rng_init(&r, s->c.seed, (uint64_t)e * SYN_STREAMS + SYN_STREAM_LATENT);
-        for (size_t i = 0; i < n * M; i++) Z[i] = ef_rng_normal(&r);
-        st = make_targets(s, e, Z, n, out, err);
+    if (!st && s->zoo) {
+        st = ef_synth_zoo_era(s, e, out, &b, stock, err);
+    } else {
+        if (!st && !(Z = ef_malloc(n * M * sizeof(double)))) st = EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+        if (!st) {
+            ef_rng r;
+            ef_rng_init(&r, s->c.seed, (uint64_t)e * SYN_STREAMS + SYN_STREAM_LATENT);
+            for (size_t i = 0; i < n * M; i++) Z[i] = ef_rng_normal(&r);
+            st = make_targets(s, e, Z, n, out, err);
+        }
+        if (!st) st = make_features(s, e, Z, n, out, err);
+        if (!st) st = make_ids(s, e, n, &b, err);
     }
-    if (!st) st = make_features(s, e, Z, n, out, err);
-    if (!st) st = make_ids(s, e, n, &b, err);
     if (!st) {
         char nm[EF_ERA_NAME_MAX];
         era_name(s, e, nm, sizeof nm);
@@ -206,4 +212,22 @@ ef_status ef_synth_era(const ef_synth *s, int e, ef_dataset *out, ef_error *err)
     ef_free(Z);
     if (st) ef_dataset_free(out);
     return st;
+}
+
+ef_status ef_synth_era(const ef_synth *s, int e, ef_dataset *out, ef_error *err) {
+    return era_impl(s, e, out, NULL, err);
+}
+
+ef_status ef_synth_era_stocks(const ef_synth *s, int e, ef_dataset *out, uint64_t **stock,
+                              ef_error *err) {
+    *stock = NULL;
+    EF_CHECK(s->zoo != NULL, err, EF_ERR_INVALID, "synth: the factor generator has no stocks");
+    EF_CHECK(e >= 0 && e < s->n_eras, err, EF_ERR_INVALID, "synth: era %d out of range [0, %d)",
+             e, s->n_eras);
+    uint64_t *st = ef_malloc((size_t)s->rows[e] * sizeof *st);
+    if (!st) return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+    ef_status rc = era_impl(s, e, out, st, err);
+    if (rc) ef_free(st);
+    else *stock = st;
+    return rc;
 }

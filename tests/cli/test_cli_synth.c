@@ -1,5 +1,5 @@
 /* eraformer synth from the command line: the four files in Numerai's layout, readable by
- * `eraformer cat`, deterministic for a seed, and usage errors. */
+ * `eraformer cat`, deterministic for a seed, --generator, and usage errors. */
 #include <sys/stat.h>
 #include "cli_util.h"
 #include "test.h"
@@ -31,6 +31,29 @@ int main(void) {
     CHECK(cli_run("synth --out synth_b --eras-train 12 --eras-validation 4 --rows-per-era 60 --features 20 --seed 4 -q", NULL,
                   NULL) == 0);
     CHECK(!cli_files_equal("synth_a/train.parquet", "synth_b/train.parquet"));
+    /* --generator: a valid name writes a readable dataset, other than the default's */
+    system("rm -rf synth_g");
+    CHECK(cli_run("synth --out synth_g --generator weak --eras-train 12 --eras-validation 4 --rows-per-era 60 --features 20 --seed 3 -q",
+                  NULL, NULL) == 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "synth_g/%s", files[i]);
+        CHECKF(stat(path, &st) == 0 && st.st_size > 0, "%s missing", path);
+    }
+    CHECK(!cli_files_equal("synth_a/train.parquet", "synth_g/train.parquet"));
+    CHECK(cli_run("cat synth_g/validation.parquet --columns era,data_type --limit 1", "synth_g.csv", NULL) == 0);
+    csv = cli_slurp("synth_g.csv");
+    CHECK(csv && strstr(csv, ",validation"));
+    free(csv);
+    /* an unknown name: a usage error that lists the valid ones */
+    CHECK(cli_run("synth --out synth_c --generator bogus", NULL, "synth_gen.err") == 2);
+    char *msg = cli_slurp("synth_gen.err");
+    CHECK(msg && strstr(msg, "bogus") && strstr(msg, "factor") && strstr(msg, "nonlinear") && strstr(msg, "drift") &&
+          strstr(msg, "weak"));
+    free(msg);
+    CHECK(cli_run("synth --help", "synth_help.txt", NULL) == 0);
+    msg = cli_slurp("synth_help.txt");
+    CHECK(msg && strstr(msg, "--generator"));
+    free(msg);
     CHECK(cli_run("synth --out synth_c --rows-per-era 5", NULL, NULL) == 2);
     CHECK(cli_run("synth --out synth_c --features abc", NULL, NULL) == 2);
     CHECK(cli_run("synth", NULL, NULL) == 2);
