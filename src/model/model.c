@@ -211,9 +211,10 @@ ef_status ef_model_create(ef_model **out, const ef_model_config *cfg, int max_B,
     double total = 0;
     for (size_t i = 0; i < ntab; i++) total += ceil(tab[i].n / 16.0) * 16.0; /* 64-byte aligned pieces */
     if (total * 4.0 > 1e12) {
+        int max_T = m->max_T; /* read before m is freed */
         ef_model_destroy(m);
         return EF_ERR(err, EF_ERR_INVALID, "activation memory for batch %d x %d tokens would be %.1f GB",
-                      max_B, m->max_T, total * 4.0 / 1e9);
+                      max_B, max_T, total * 4.0 / 1e9);
     }
     m->act = ef_malloc_aligned((size_t)total * sizeof(float));
     if (!m->act) goto nomem;
@@ -224,9 +225,10 @@ ef_status ef_model_create(ef_model **out, const ef_model_config *cfg, int max_B,
     }
     *out = m;
     return EF_OK;
-nomem:
+nomem:;
+    size_t n_params = m->n_params; /* read before m is freed */
     ef_model_destroy(m);
-    return EF_ERR(err, EF_ERR_NOMEM, "out of memory allocating a model of %zu parameters", m ? m->n_params : 0);
+    return EF_ERR(err, EF_ERR_NOMEM, "out of memory allocating a model of %zu parameters", n_params);
 }
 
 void ef_model_destroy(ef_model *m) {

@@ -154,6 +154,50 @@ static void test_checkpoint(ef_layout layout) {
     unlink(path);
 }
 
+/* Fault injection (SQLite-style): fail the k-th allocation, for every k until creation and
+ * loading succeed. Each failure returns EF_ERR_NOMEM and no model; nothing crashes, and the
+ * ASan build (detect_leaks=1) checks that nothing leaks. */
+static void test_alloc_failures(ef_layout layout) {
+    ef_model_config cfg = {layout, 2, 16, 2, D, K, 0};
+    ef_error err = {0};
+    ef_model *m = NULL;
+    int fails = 0, ok = 0;
+    for (long k = 1; k < 100 && !ok; k++) {
+        m = (ef_model *)&cfg; /* must be reset to NULL on failure */
+        ef_alloc_fail_after(k);
+        ef_status st = ef_model_create(&m, &cfg, B, 3, &err);
+        ef_alloc_fail_after(0);
+        if (st == EF_OK) ok = 1;
+        else {
+            fails++;
+            CHECKF(st == EF_ERR_NOMEM && m == NULL, "create, allocation %ld failing: status %d", k, st);
+        }
+    }
+    CHECK(ok && fails >= 6);
+    const char *path = "test_model_alloc.st";
+    CHECK(ef_model_save(m, path, NULL, 1, &err) == EF_OK);
+    ef_model_destroy(m);
+    fails = ok = 0;
+    for (long k = 1; k < 100 && !ok; k++) {
+        ef_train_state st2;
+        int has_optim = -1;
+        m = (ef_model *)&cfg;
+        ef_alloc_fail_after(k);
+        ef_status st = ef_model_load(&m, path, B, &st2, &has_optim, &err);
+        ef_alloc_fail_after(0);
+        if (st == EF_OK) {
+            ok = 1;
+            CHECK(has_optim == 1);
+            ef_model_destroy(m);
+        } else {
+            fails++;
+            CHECKF(st == EF_ERR_NOMEM && m == NULL, "load, allocation %ld failing: status %d", k, st);
+        }
+    }
+    CHECK(ok && fails >= 7);
+    unlink(path);
+}
+
 static void test_learning(void) {
     ef_model_config cfg = {EF_LAYOUT_ROWS, 2, 32, 4, D, K, 0};
     ef_model *m;
@@ -176,6 +220,9 @@ static void test_schedule_and_errors(void) {
     ef_model *m;
     ef_error err = {0};
     CHECK(ef_model_create(&m, &bad, B, 1, &err) == EF_ERR_INVALID && strstr(err.msg, "n_head"));
+    /* activation memory beyond 1 TB is refused; the message names the token count */
+    ef_model_config huge = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, D, 65536, 0};
+    CHECK(ef_model_create(&m, &huge, 1 << 20, 1, &err) == EF_ERR_INVALID && strstr(err.msg, "131072 tokens"));
     ef_model_config cfg = {EF_LAYOUT_INTERLEAVED, 1, 8, 2, D, K, 0};
     CHECK(ef_model_create(&m, &cfg, 2, 1, &err) == EF_OK);
     ef_batch bt = {3, K, 0, X, Y, NULL, NULL};
@@ -304,6 +351,8 @@ int main(void) {
     test_determinism(EF_LAYOUT_ROWS);
     test_checkpoint(EF_LAYOUT_INTERLEAVED);
     test_checkpoint(EF_LAYOUT_ROWS);
+    test_alloc_failures(EF_LAYOUT_INTERLEAVED);
+    test_alloc_failures(EF_LAYOUT_ROWS);
     test_learning();
     test_schedule_and_errors();
     TEST_MAIN_END;
