@@ -52,4 +52,17 @@ static inline int ef_test_done(void) {
 
 #define TEST_MAIN_END return ef_test_done()
 
+/* Tests write scratch files relative to the working directory. ctest runs them in the build
+ * tree; a test binary started by hand from anywhere else (the source tree) runs there too, so
+ * no test can leave files in the source tree. */
+#ifdef EF_BINARY_DIR
+#include <unistd.h>
+__attribute__((constructor)) static void ef_test_enter_build_dir_(void) {
+    if (chdir(EF_BINARY_DIR) != 0) {
+        perror("chdir " EF_BINARY_DIR);
+        exit(1);
+    }
+}
+#endif
+
 #endif

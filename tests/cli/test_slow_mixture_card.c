@@ -42,7 +42,7 @@ static int read_csv(const char *path, row *rows, int cap) {
 
 static void check_case(const char *cls, const char *params, const char *doc_name) {
     char args[1024], out[256], doc[512];
-    snprintf(out, sizeof out, "slow_card_%s.csv", doc_name);
+    snprintf(out, sizeof out, EF_BINARY_DIR "/slow_card_%s.csv", doc_name);
     snprintf(doc, sizeof doc, DOC "%s.csv", doc_name);
     snprintf(args, sizeof args,
              "icl-eval --model " EF_SOURCE_DIR "/models/mixture-d10.st --class %s %s --tasks 1280 --ensemble 4 "
