@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/version.h"
 
 typedef struct ef_command {
     const char *name;
@@ -50,10 +51,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return EF_EXIT_OK;
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("eraformer %s\n", EF_VERSION_STRING);
-        return EF_EXIT_OK;
-    }
+    if (!strcmp(cmd, "--version")) return ef_cli_version(stdout);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "eraformer: unknown command '%s'\n\n", cmd);

@@ -34,6 +34,22 @@ static inline int cli_capture(const char *cmd, int err2, char *out, size_t cap) 
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The value of the line "key: value" printed by `eraformer --version` (the build's
+ * capability probe) into val (cap bytes). Returns 0, or -1 if the probe fails or lacks key. */
+static inline int cli_probe(const char *key, char *val, size_t cap) {
+    char out[4096], pat[64];
+    if (cli_capture(EF_CLI " --version", 0, out, sizeof out) != 0) return -1;
+    snprintf(pat, sizeof pat, "\n%s: ", key);
+    const char *p = strstr(out, pat);
+    if (!p) return -1;
+    p += strlen(pat);
+    size_t n = strcspn(p, "\n");
+    if (n >= cap) n = cap - 1;
+    memcpy(val, p, n);
+    val[n] = 0;
+    return 0;
+}
+
 /* Whole file as a string (caller frees), or NULL. */
 static inline char *cli_slurp(const char *path) {
     char *d;
