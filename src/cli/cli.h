@@ -18,6 +18,7 @@ int ef_cmd_bench(int argc, char **argv);
 int ef_cmd_export(int argc, char **argv);
 int ef_cmd_icl_eval(int argc, char **argv);
 int ef_cmd_synth(int argc, char **argv);
+int ef_cmd_train(int argc, char **argv);
 int ef_cmd_datasets(int argc, char **argv);
 int ef_cmd_download(int argc, char **argv);
 int ef_cmd_models(int argc, char **argv);

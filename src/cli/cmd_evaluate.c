@@ -3,14 +3,17 @@
  * (--meta-model), BMC (--benchmark), FNC and feature exposure (--features), the correlation
  * with the example predictions (--example), prints the summary table and, with --out, writes
  * summary.json, per_era.csv and report.html. Files are CSV (name ends in .csv) or parquet. */
+#define _DEFAULT_SOURCE   /* mkstemps */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <unistd.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
+#include "cli/model_dir.h"
 #include "cli/report.h"
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"
@@ -19,11 +22,15 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-        "usage: eraformer evaluate --predictions FILE --data FILE [--data FILE ...] [options]\n\n"
+        "usage: eraformer evaluate --predictions FILE | --model DIR --data FILE [--data FILE ...] [options]\n\n"
         "Scores predictions per era exactly as numerai-tools does and prints Numerai's\n"
         "validation diagnostics (CORR mean/std/sharpe/max drawdown, MMC, BMC, FNC, max feature\n"
         "exposure, corr with example preds, APY). Files are CSV (*.csv) or parquet.\n\n"
         "  --predictions FILE      predictions with columns id and --column\n"
+        "  --model MODEL           instead of --predictions: predict the --data files with a model\n"
+        "                          directory written by 'train' (or a checkpoint, with --context)\n"
+        "  --context FILES         context for --model (default: the model directory's train and\n"
+        "                          validation files)\n"
         "  --column NAME           prediction column (default prediction)\n"
         "  --data FILE             data with id, era, the target (and features); repeatable\n"
         "  --target NAME           target column (default target)\n"
@@ -44,6 +51,7 @@ static void usage(FILE *f) {
 typedef struct eval_opts {
     const char *pred_path, *column, *target, *features, *features_json, *meta_path, *meta_col;
     const char *bench_path, *bench_col, *example_path, *out_dir;
+    const char *model, *context;   /* --model: predict --data first */
     const char *data[MAX_DATA];
     int n_data;
     long threads;
@@ -320,6 +328,52 @@ done:
     return rc;
 }
 
+/* --model: predicts the --data files with the model (a `train` directory or checkpoints)
+ * into tmp (a mkstemps template, replaced by the file's name), context from --context or the
+ * model directory's own train and validation files. Predict's summary goes to stderr. */
+static int predict_model(const eval_opts *o, char *tmp) {
+    char ctx[4200] = "", data[8192] = "", thr[32];
+    ef_error err = {0};
+    if (o->context) {
+        snprintf(ctx, sizeof ctx, "%s", o->context);
+    } else if (md_is_model_dir(o->model)) {
+        md_manifest *m = ef_malloc(sizeof *m);
+        if (!m) return ef_cli_fail(&(ef_error){.code = EF_ERR_NOMEM, .msg = "out of memory"}, NULL);
+        ef_status s = md_manifest_load(m, o->model, &err);
+        if (!s) snprintf(ctx, sizeof ctx, "%.2000s%s%.2000s", m->train, m->validation[0] ? "," : "", m->validation);
+        ef_free(m);
+        if (s) return ef_cli_fail(&err, NULL);
+    } else {
+        return ef_cli_usage("evaluate", "--model FILE (a checkpoint) needs --context FILES");
+    }
+    for (int i = 0; i < o->n_data; i++) {
+        size_t l = strlen(data);
+        snprintf(data + l, sizeof data - l, "%s%s", i ? "," : "", o->data[i]);
+    }
+    int fd = mkstemps(tmp, 4);
+    if (fd < 0) {
+        err.code = EF_ERR_IO;
+        snprintf(err.msg, sizeof err.msg, "cannot create a temporary file %s: %s", tmp, strerror(errno));
+        return ef_cli_fail(&err, NULL);
+    }
+    close(fd);
+    snprintf(thr, sizeof thr, "%ld", o->threads);
+    char *argv[] = {"predict", "--model", (char *)o->model, "--data", data, "--context", ctx, "--out", tmp, "--threads", thr, NULL};
+    int argc = o->threads ? 11 : 9;
+    argv[argc] = NULL;
+    fflush(stdout);
+    int saved = dup(1);
+    if (saved >= 0) dup2(2, 1);
+    int rc = ef_cmd_predict(argc, argv);
+    fflush(stdout);
+    if (saved >= 0) {
+        dup2(saved, 1);
+        close(saved);
+    }
+    if (rc) unlink(tmp);
+    return rc;
+}
+
 int ef_cmd_evaluate(int argc, char **argv) {
     static const struct option opts[] = {
         {"predictions", required_argument, 0, 'p'}, {"column", required_argument, 0, 'c'},
@@ -329,6 +383,7 @@ int ef_cmd_evaluate(int argc, char **argv) {
         {"benchmark", required_argument, 0, 'b'},   {"benchmark-column", required_argument, 0, 'B'},
         {"example", required_argument, 0, 'e'},     {"out", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 'T'},     {"help", no_argument, 0, 'h'},
+        {"model", required_argument, 0, 1001},      {"context", required_argument, 0, 1002},
         {0, 0, 0, 0},
     };
     eval_opts o = {0};
@@ -359,14 +414,24 @@ int ef_cmd_evaluate(int argc, char **argv) {
             if (ef_cli_parse_long("evaluate", "--threads", optarg, 1, 1024, &o.threads)) return EF_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return EF_EXIT_OK;
+        case 1001: o.model = optarg; break;
+        case 1002: o.context = optarg; break;
         default: return ef_cli_usage("evaluate", "unknown option");
         }
     }
     if (optind != argc) return ef_cli_usage("evaluate", "unexpected argument '%s'", argv[optind]);
-    if (!o.pred_path) return ef_cli_usage("evaluate", "--predictions FILE is required");
+    if (!o.pred_path == !o.model) return ef_cli_usage("evaluate", "give --predictions FILE or --model MODEL");
     if (!o.n_data) return ef_cli_usage("evaluate", "at least one --data FILE is required");
     if (o.features_json && !o.features)
         return ef_cli_usage("evaluate", "--features-json needs --features SET (e.g. small)");
     if (o.threads) ef_threads_set((int)o.threads);
-    return run(&o);
+    if (!o.model) return run(&o);
+    char tmp[] = "/tmp/eraformer-evaluate-XXXXXX.csv";
+    int rc = predict_model(&o, tmp);
+    if (rc == 0) {
+        o.pred_path = tmp;
+        rc = run(&o);
+    }
+    unlink(tmp);
+    return rc;
 }

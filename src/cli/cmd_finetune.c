@@ -32,6 +32,8 @@ static void usage(FILE *f) {
 "data:\n"
 "  --train FILE           train data (parquet or CSV)\n"
 "  --validation FILE      validation data (early stopping; also context for later eras)\n"
+"  --holdout-eras N       select on the N newest train eras instead (no --validation needed):\n"
+"                         query eras end --embargo eras before them, --validation is not read\n"
 "  --features-json FILE   Numerai's features.json\n"
 "  --feature-set SPEC     set name(s) or features (default all)\n"
 "  --target NAME          train on one target (default target)\n"
@@ -109,7 +111,7 @@ static int parse(int argc, char **argv, ft_opts *o) {
         {"log", required_argument, 0, 'g'}, {"feature-dropout", required_argument, 0, 'F'},
         {"ema", required_argument, 0, 'M'}, {"feature-transform", required_argument, 0, 1001},
         {"feature-groups", no_argument, 0, 1002}, {"loss", required_argument, 0, 1003},
-        {"era-every", required_argument, 0, 1004}, {0, 0, 0, 0}};
+        {"era-every", required_argument, 0, 1004}, {"holdout-eras", required_argument, 0, 1005}, {0, 0, 0, 0}};
     const char *cmd = "finetune";
     long v;
     int c, rc = 0;
@@ -168,13 +170,14 @@ static int parse(int argc, char **argv, ft_opts *o) {
             else return ef_cli_usage(cmd, "--loss expects mse or corr, got '%s'", optarg);
             break;
         case 1004: rc = ef_cli_parse_long(cmd, "--era-every", optarg, 1, 1000, &v); o->era_every = (int)v; break;
+        case 1005: rc = ef_cli_parse_long(cmd, "--holdout-eras", optarg, 1, 100000, &v); o->holdout = (int)v; break;
         default: return ef_cli_usage(cmd, "unknown option");
         }
         if (rc) return rc;
     }
     if (optind < argc) return ef_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!o->train || !o->validation || !o->fjson || !o->out)
-        return ef_cli_usage(cmd, "--train, --validation, --features-json and --out are required");
+    if (!o->train || (!o->validation && !o->holdout) || !o->fjson || !o->out)
+        return ef_cli_usage(cmd, "--train, --validation (or --holdout-eras), --features-json and --out are required");
     if (o->target && o->targets) return ef_cli_usage(cmd, "give --target or --targets, not both");
     if (o->d_model % o->heads) return ef_cli_usage(cmd, "--heads (%d) must divide --d-model (%d)", o->heads, o->d_model);
     if (o->lr <= 0) o->lr = o->base ? 3e-4 : 1e-3;
@@ -367,7 +370,7 @@ static ef_status validate(ft_run *r, long step, int final, FILE *logf, double lo
     else if (logf)
         fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
                 "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step, mean, sd, sd > 0 ? mean / sd : NAN, r->best, loss_ema, n_val);
-    if (r->dist->rank == 0 && !final)
+    if (r->dist->rank == 0 && !final && !r->o.quiet)
         fprintf(stderr, "%sstep %ld: validation CORR %.4f (std %.4f, sharpe %.2f)%s\n", tty ? "\r\033[K" : "", step, mean, sd,
                 sd > 0 ? mean / sd : NAN, improved ? "  best: saved" : "");
     s = improved ? save_best(r, step, err) : EF_OK;
@@ -375,7 +378,7 @@ static ef_status validate(ft_run *r, long step, int final, FILE *logf, double lo
     return s != EF_OK ? s : save_last(r, step, r->elapsed_prev + ef_time_now() - r->t_start, err);
 }
 
-static int finetune_main(int argc, char **argv, ef_dist *dist) {
+static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *hooks, ft_result *res) {
     ft_run r;
     memset(&r, 0, sizeof r);
     ft_opts *o = &r.o;
@@ -383,6 +386,11 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
                    .d_model = 64, .heads = 4, .d_max = 32, .ctx = 256, .query = 128, .batch = 8, .eval_members = 2,
                    .patience = 6, .members = 4, .embargo = -1, .steps = 2000, .warmup = -1, .eval_every = 50,
                    .wd = 0.01, .ema = 0.99, .seed = 1, .transform = EF_FT_RANKGAUSS};
+    if (hooks) {
+        o->quiet = hooks->quiet;
+        o->on_step = hooks->on_step;
+        o->hook_ctx = hooks->hook_ctx;
+    }
     int rc = parse(argc, argv, o);
     if (rc) return rc < 0 ? 0 : rc;
     if (!o->targets && !o->target) o->target = "target";
@@ -398,12 +406,14 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
     memset(&lp, 0, sizeof lp);
     int lead = dist->rank == 0, world = dist->size;
 
-    if (lead) fprintf(stderr, "finetune: loading %s and %s%s\n", o->train, o->validation, world > 1 ? " (each rank its shard of eras)" : "");
+    if (lead) fprintf(stderr, "finetune: loading %s%s%s%s\n", o->train, o->holdout ? "" : " and ", o->holdout ? "" : o->validation,
+                      world > 1 ? " (each rank its shard of eras)" : "");
     if (ft_load_data(&r, &err) != EF_OK) goto fail;
     double tot[4] = {(double)r.ds.n_rows, r.ds.n_eras, r.n_q, r.n_v};   /* over all ranks */
     ef_dist_sum(dist, tot, 4);
     if (lead) fprintf(stderr, "finetune: %.0f rows, %.0f eras, %d features, %d target(s), embargo %d eras; %.0f train query eras, "
-            "%.0f validation eras (%.1f s)\n", tot[0], tot[1], r.n_feat, r.tg.n, r.embargo, tot[2], tot[3], ef_time_now() - r.t_start);
+            "%.0f %s eras (%.1f s)\n", tot[0], tot[1], r.n_feat, r.tg.n, r.embargo, tot[2], tot[3],
+            o->holdout ? "held-out selection" : "validation", ef_time_now() - r.t_start);
 
     long start;
     int k = lp.k = o->ctx + o->query;
@@ -422,6 +432,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
         goto fail;
     }
     if (ft_report_shards(&r, logf, &err) != EF_OK) goto fail;
+    if (lead && start == 0) ft_report_eras(&r, logf);
     size_t B = (size_t)o->batch;
     if (ft_loader_init(&lp.ld, &r, k, mc->d_max, &err) != EF_OK) goto fail;
     if (start < o->steps) ft_loader_start(&lp.ld, start);
@@ -438,7 +449,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
     double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
     ef_progress prog;
     memset(&prog, 0, sizeof prog);
-    if (lead) ef_progress_start(&prog, "finetune", (double)o->steps, "steps");
+    if (lead && !o->quiet) ef_progress_start(&prog, "finetune", (double)o->steps, "steps");
     double ema = NAN, last_corr = NAN, t_train = 0;   /* t_train: seconds in training steps */
     long step = start, last_eval = start;
     const char *why = "steps done";
@@ -453,7 +464,8 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
         ema = isnan(ema) ? loss : 0.95 * ema + 0.05 * loss;
         char extra[160];
         snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", ema, last_corr, r.best);
-        if (lead) ef_progress_update(&prog, (double)(step + 1), extra);
+        if (lead && !o->quiet) ef_progress_update(&prog, (double)(step + 1), extra);
+        if (o->on_step) o->on_step(o->hook_ctx, step + 1, r.best, last_corr);
         t_train += ef_time_now() - ts;
         /* training throughput over all ranks: (context + query) rows per second of training steps */
         double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
@@ -471,7 +483,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
         }
         if (logf) fflush(logf);
     }
-    if (lead) ef_progress_finish(&prog, (double)step, NULL);
+    if (lead && !o->quiet) ef_progress_finish(&prog, (double)step, NULL);
     /* evaluate what the last steps did, so the best checkpoint reflects them */
     if ((last_eval < step || !isfinite(r.best)) && validate(&r, step, 1, logf, ema, 0, &last_corr, &err) != EF_OK) goto fail;
     if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.best,
@@ -479,8 +491,16 @@ static int finetune_main(int argc, char **argv, ef_dist *dist) {
     char bbuf[32];
     if (isfinite(r.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r.best);
     else snprintf(bbuf, sizeof bbuf, "null");
-    if (lead) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
+    if (lead && !o->quiet) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
            "\"elapsed_s\":%.1f}\n", step, why, r.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - r.t_start);
+    if (res) {
+        *res = (ft_result){r.best, r.elapsed_prev + ef_time_now() - r.t_start, r.best_step, step, 0, 0, r.n_v};
+        for (int i = 0; i < r.n_v; i++) {
+            int num = r.ds.eras[r.v_eras[i]].num;
+            res->sel_first = i ? EF_MIN(res->sel_first, num) : num;
+            res->sel_last = i ? EF_MAX(res->sel_last, num) : num;
+        }
+    }
     if (g_stop) status = EF_EXIT_RUNTIME;
     goto done;
 fail:
@@ -497,8 +517,15 @@ done:
 int ef_cmd_finetune(int argc, char **argv) {
     ef_dist dist;
     ef_dist_init(&dist, &argc, &argv);
-    int rc = finetune_main(argc, argv, &dist);
+    int rc = finetune_main(argc, argv, &dist, NULL, NULL);
     if (rc != EF_EXIT_OK && dist.size > 1) ef_dist_abort(&dist, rc);
     ef_dist_finalize(&dist);
     return rc;
+}
+
+int ft_main_hooked(int argc, char **argv, const ft_opts *hooks, ft_result *res) {
+    ef_dist dist;
+    memset(&dist, 0, sizeof dist);
+    dist.size = 1;   /* train runs its members one after the other in one process */
+    return finetune_main(argc, argv, &dist, hooks, res);
 }

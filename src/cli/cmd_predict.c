@@ -10,6 +10,7 @@
 #include <string.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
+#include "cli/model_dir.h"
 #include "cli/numerai_tasks.h"
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"
@@ -28,6 +29,7 @@ static void usage(FILE *f) {
 "are ensembled the same way: each model's era predictions are gaussianized and averaged.\n"
 "\n"
 "  --model FILE[,FILE]   fine-tuned checkpoint(s) (FILE.json, written next to it, is read too)\n"
+"                        or model directories written by 'eraformer train' (all their members)\n"
 "  --data FILES          eras to predict (live.parquet, validation.parquet; comma-separated)\n"
 "  --context FILES       labelled data for the context (train.parquet,validation.parquet)\n"
 "  --out FILE            predictions: id,prediction (.csv, or .parquet)\n"
@@ -71,7 +73,42 @@ static ef_status write_out(const char *path, const ef_dataset *ds, const double 
     return ef_atomic_commit(&af, err);
 }
 
-#define MAX_MODELS 16
+#define MAX_MODELS 64
+#define MAX_FILES 16
+
+/* --model: comma-separated checkpoints and model directories (`train`), the latter replaced
+ * by their verified members. *paths: an ef_strlist. */
+static ef_status expand_models(const char *arg, char ***paths, int *n, ef_error *err) {
+    char *copy = ef_strdup(arg), **out = ef_calloc(MAX_MODELS + 1, sizeof(char *));
+    int k = 0;
+    ef_status s = copy && out ? EF_OK : EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+    for (char *tok = copy ? strtok(copy, ",") : NULL; !s && tok; tok = strtok(NULL, ",")) {
+        char **mem = NULL;
+        int nmem = 0;
+        if (md_is_model_dir(tok)) {
+            if ((s = md_member_paths(tok, &mem, &nmem, err)) != EF_OK) break;
+        } else {
+            mem = ef_calloc(1, sizeof(char *));
+            if (mem) mem[0] = ef_strdup(tok);
+            nmem = 1;
+            if (!mem || !mem[0]) s = EF_ERR(err, EF_ERR_NOMEM, "out of memory");
+        }
+        for (int i = 0; !s && i < nmem; i++) {
+            if (k >= MAX_MODELS + 1) break;   /* refused by the caller */
+            out[k++] = mem[i];
+            mem[i] = NULL;
+        }
+        ef_strlist_free(mem, nmem);
+    }
+    ef_free(copy);
+    if (s) {
+        ef_strlist_free(out, MAX_MODELS + 1);
+        return s;
+    }
+    *paths = out;
+    *n = k;
+    return EF_OK;
+}
 
 /* The models of an ensemble must read the same columns the same way. */
 static int same_inputs(const nt_meta *a, const nt_meta *b) {
@@ -136,16 +173,21 @@ int ef_cmd_predict(int argc, char **argv) {
     ef_tasks ct = {0}, qt = {0};
     float *y = NULL;
     double *pred = NULL;
-    char *dcopy = ef_strdup(data_s), *ccopy = ef_strdup(ctx_s), *mcopy = ef_strdup(model);
-    const char *dpaths[16], *cpaths[16], *mpaths[MAX_MODELS + 1];
-    int nd = dcopy ? split_paths(dcopy, dpaths, 16) : 0, nc = ccopy ? split_paths(ccopy, cpaths, 16) : 0;
-    int nm = mcopy ? split_paths(mcopy, mpaths, MAX_MODELS + 1) : 0;
-    if (nm < 1 || nm > MAX_MODELS) {
-        status = ef_cli_usage(cmd, "--model takes 1 to %d comma-separated files", MAX_MODELS);
+    char *dcopy = ef_strdup(data_s), *ccopy = ef_strdup(ctx_s);
+    const char *dpaths[MAX_FILES + 1], *cpaths[MAX_FILES + 1];
+    char **mpaths = NULL;
+    int nd = dcopy ? split_paths(dcopy, dpaths, MAX_FILES + 1) : 0, nc = ccopy ? split_paths(ccopy, cpaths, MAX_FILES + 1) : 0;
+    int nm = 0;
+    if (nd == 0 || nc == 0 || nd > MAX_FILES || nc > MAX_FILES) {
+        status = ef_cli_usage(cmd, "--data and --context take 1 to %d comma-separated files", MAX_FILES);
         goto done;
     }
-    if (nd == 0 || nc == 0) {
-        status = ef_cli_usage(cmd, "--data and --context need at least one file");
+    if (expand_models(model, &mpaths, &nm, &err) != EF_OK) {
+        status = ef_cli_fail(&err, "a model directory is written by 'eraformer train' (train --resume finishes an interrupted one; a damaged member means training again into a new --out)");
+        goto done;
+    }
+    if (nm < 1 || nm > MAX_MODELS) {
+        status = ef_cli_usage(cmd, "--model takes 1 to %d checkpoints (files or model directories' members), got %d", MAX_MODELS, nm);
         goto done;
     }
     for (int i = 0; i < nm; i++) {
@@ -285,7 +327,7 @@ done:
         ef_model_destroy(ms[i]);
         nt_meta_free(&metas[i]);
     }
-    ef_free(mcopy);
+    ef_strlist_free(mpaths, MAX_MODELS + 1);
     ef_free(mpred);
     ef_free((void *)mcols);
     return status;

@@ -19,6 +19,11 @@ typedef struct ft_opts {
     long steps, warmup, eval_every;
     double budget_min, lr, wd, fdrop, ema;
     uint64_t seed;
+    int holdout;                /* > 0: the newest N train eras select (no --validation needed) */
+    /* set by `train`: no progress line of its own; on_step after every step */
+    int quiet;
+    void (*on_step)(void *ctx, long step, double best_corr, double last_corr);
+    void *hook_ctx;
 } ft_opts;
 
 typedef struct ft_run {
@@ -41,6 +46,19 @@ typedef struct ft_run {
     int bad;
 } ft_run;
 
+/* What a finetune run selected: its best selection CORR and step, the steps it ran, the
+ * first and last selection era numbers, and the seconds it trained (over resumes). */
+typedef struct ft_result {
+    double best_corr, elapsed_s;
+    long best_step, steps;
+    int sel_first, sel_last, n_sel;
+} ft_result;
+
+/* Runs finetune with argv (argv[0] = "finetune") and hooks set in *hooks (quiet, on_step,
+ * hook_ctx; may be NULL); single process. Returns the exit code; *res (may be NULL) the
+ * result. Used by `train` (cmd_train.c). */
+int ft_main_hooked(int argc, char **argv, const ft_opts *hooks, ft_result *res);
+
 /* ---- finetune_data.c ---- */
 /* Features, targets (engineered), tasks and the query/validation eras of this rank's shard. */
 ef_status ft_load_data(ft_run *r, ef_error *err);
@@ -48,6 +66,8 @@ ef_status ft_load_data(ft_run *r, ef_error *err);
 ef_status ft_evaluate(ft_run *r, double *mean, double *sd, int *n_eras, ef_error *err);
 /* One JSONL record per rank (its eras and rows) in rank 0's log, and a line on stderr. */
 ef_status ft_report_shards(const ft_run *r, FILE *logf, ef_error *err);
+/* {"query_eras":[...],"selection_eras":[...]} (era numbers of this rank) into the log. */
+void ft_report_eras(const ft_run *r, FILE *logf);
 void ft_run_free(ft_run *r);
 
 /* ---- finetune_loader.c: a thread samples the next step's tasks while this step trains ---- */

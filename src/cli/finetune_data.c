@@ -2,7 +2,9 @@
  * validation eras, the validation CORR (the predict procedure, gathered over ranks) and the
  * shard report. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "base/ef_internal.h"
 #include "cli/finetune.h"
@@ -19,6 +21,35 @@ void ft_run_free(ft_run *r) {
     ef_free(r->y); ef_free(r->q_eras); ef_free(r->v_eras); ef_free(r->pred_buf); ef_free(r->tgt_buf);
     ef_strlist_free(r->feat, r->n_feat);
     nt_targets_free(&r->tg);
+}
+
+static int cmp_int_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x < y) - (x > y);
+}
+
+/* The number of the oldest of the --holdout-eras newest train eras (era numbers, as the
+ * embargo counts them), over every rank's shard. Refuses a holdout that leaves too few
+ * train eras before it. */
+static ef_status holdout_start(const ft_run *r, int *h0, ef_error *err) {
+    const ft_opts *o = &r->o;
+    int *mine = ef_malloc((size_t)(r->ds.n_eras + 1) * sizeof(int)), n = 0, *all = NULL, n_all = 0;
+    EF_CHECK(mine, err, EF_ERR_NOMEM, "out of memory");
+    for (int e = 0; e < r->ds.n_eras; e++)
+        if (r->ds.row_type[r->ds.eras[e].start] == EF_DT_TRAIN) mine[n++] = r->ds.eras[e].num;
+    int bad = ef_dist_allgatherv(r->dist, mine, n, sizeof(int), (void **)&all, &n_all, NULL);
+    ef_free(mine);
+    EF_CHECK(!bad, err, EF_ERR_IO, "MPI: gathering the train eras failed");
+    int ok = n_all > o->holdout + EF_MAX(r->embargo, 1) + 1;
+    if (ok) {
+        qsort(all, (size_t)n_all, sizeof(int), cmp_int_desc);
+        *h0 = all[o->holdout - 1];
+    }
+    ef_free(all);
+    EF_CHECK(ok, err, EF_ERR_INVALID,
+             "%s: --holdout-eras %d and an embargo of %d eras leave no train eras to train on (%d train eras)",
+             o->train, o->holdout, r->embargo, n_all);
+    return EF_OK;
 }
 
 ef_status ft_load_data(ft_run *r, ef_error *err) {
@@ -46,8 +77,9 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
     lo.n_targets = nt;
     lo.era_shards = r->dist->size;   /* each MPI rank reads only its interleaved share of eras */
     lo.era_shard = r->dist->rank;
+    /* --holdout-eras: selection on the newest train eras; the validation file is not read */
     const char *paths[2] = {o->train, o->validation};
-    EF_TRY(ef_dataset_load(&r->ds, paths, 2, &lo, err));
+    EF_TRY(ef_dataset_load(&r->ds, paths, o->holdout ? 1 : 2, &lo, err));
     int tcol[64];
     for (int i = 0; i < r->tg.n; i++) {
         tcol[i] = ef_dataset_find_target(&r->ds, r->tg.names[i]);
@@ -73,9 +105,19 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
         return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
     }
     int64_t maxv = 1;
+    int h0 = INT32_MAX;   /* --holdout-eras: the oldest held-out era's number */
+    if (o->holdout) EF_TRY(holdout_start(r, &h0, err));
     for (int e = 0; e < E; e++) {
         const ef_era *er = &r->ds.eras[e];
         int dt = r->ds.row_type[er->start];
+        if (o->holdout && dt == EF_DT_TRAIN) {
+            /* held-out eras select; query eras end the embargo before them (their targets
+             * overlap the held-out ones otherwise) */
+            if (er->num >= h0) dt = EF_DT_VALIDATION;
+            else if (er->num > h0 - EF_MAX(r->embargo, 1)) continue;
+        } else if (o->holdout) {
+            continue;
+        }
         int ne = ef_tasks_context_eras(&r->tasks, er->num, r->embargo, o->window, tmp);
         int64_t avail = 0;
         for (int i = 0; i < ne; i++) avail += r->tasks.lab_off[tmp[i] + 1] - r->tasks.lab_off[tmp[i]];
@@ -184,4 +226,15 @@ ef_status ft_report_shards(const ft_run *r, FILE *logf, ef_error *err) {
     ef_free(counts);
     ef_free(rows);
     return EF_OK;
+}
+
+/* The era numbers this rank trains on (query eras) and selects on, as one JSONL record: what
+ * `train` and the tests check against the eras that are reported. */
+void ft_report_eras(const ft_run *r, FILE *logf) {
+    if (!logf) return;
+    fprintf(logf, "{\"query_eras\":[");
+    for (int i = 0; i < r->n_q; i++) fprintf(logf, "%s%d", i ? "," : "", r->ds.eras[r->q_eras[i]].num);
+    fprintf(logf, "],\"selection_eras\":[");
+    for (int i = 0; i < r->n_v; i++) fprintf(logf, "%s%d", i ? "," : "", r->ds.eras[r->v_eras[i]].num);
+    fprintf(logf, "],\"holdout\":%s}\n", r->o.holdout ? "true" : "false");
 }

@@ -29,6 +29,7 @@ static const ef_command commands[] = {
     {"round", ef_cmd_round, "show the current Numerai round and whether it is open"},
     {"submit", ef_cmd_submit, "validate and upload predictions for a model"},
     {"synth", ef_cmd_synth, "write a synthetic Numerai-like dataset (train/validation/live parquet, features.json)"},
+    {"train", ef_cmd_train, "the recommended recipe in one command: a model directory trained within a time budget"},
     {"validate-submission", ef_cmd_validate_submission, "check a submission CSV against Numerai's rules and the live ids"},
 };
 
