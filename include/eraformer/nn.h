@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-/* Once per process (idempotent): BLAS single-threaded. */
+/* Once per process (idempotent, thread-safe): BLAS single-threaded. */
 void ef_nn_init(void);
 
 // ---- linear ---------------------------------------------------------------------------

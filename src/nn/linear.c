@@ -1,5 +1,6 @@
 /* Linear layer: out = inp·wᵀ + b through cblas_sgemm, parallel over fixed row chunks
  * (forward, dinp) and fixed output-column chunks (dw, db), and the naive reference. */
+#include <pthread.h>
 #include <string.h>
 #include "nn/nn_internal.h"
 
@@ -7,13 +8,14 @@
 #include <omp.h>
 #endif
 
+/* OpenBLAS's own pool would fight our OpenMP threads for the cores (see perf.md). */
+static void nn_init_once(void) { openblas_set_num_threads(1); }
+
 void ef_nn_init(void) {
-    /* OpenBLAS's own pool would fight our OpenMP threads for the cores (see perf.md). */
-    static int done;
-    if (!done) {
-        openblas_set_num_threads(1);
-        done = 1;
-    }
+    /* pthread_once: concurrent first callers run the setting once, and none returns before it
+     * is done (a plain static flag was a data race, and let two callers both set it) */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, nn_init_once);
 }
 
 // inp (N,C), w (OC,C), b (OC) -> out (N,OC)
