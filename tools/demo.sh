@@ -1,22 +1,24 @@
 #!/bin/sh
 # eraformer end-to-end demo on synthetic Numerai-like data (docs/finetune.md):
-#   synth -> pretrain (or a shipped models/mixture*.st) -> finetune FT_MODELS models (seeds 1..N)
-#   -> predict validation + live with their ensemble
-#   -> ridge and XGBoost baselines -> evaluate each -> one comparison table + report.html
+#   synth -> train (the recommended recipe: members early-stopped on held-out train eras,
+#   one model directory) -> predict validation + live with it
+#   -> ridge and XGBoost (all train eras, Numerai's parameters) -> evaluate each
+#   -> one comparison table + report.html
+# Every score in the table is on the validation eras, which no selection (early stopping,
+# recipe or hyperparameter choice) looked at.
 #
 # usage: tools/demo.sh [OUT_DIR]      (default demo_out; build first: see README)
 # environment: ERAFORMER=path/to/eraformer (default build/eraformer),
-#              FT_MINUTES=time budget per fine-tuned model (default 3; early stopping usually ends
-#              each in ~1 min), FT_MODELS=models in the ensemble (default 3), PRETRAIN_STEPS (default 300),
-#              XGB_TREES (default 2000), THREADS (default: all cores)
-# About 10 minutes on 2 cores. Every step shows a progress line on stderr.
+#              TRAIN_MINUTES=time budget of `train` (default 3), PRETRAIN_STEPS (set: pretrain the
+#              base here instead of using the shipped one), XGB_TREES (default 2000),
+#              THREADS (default: all cores)
+# About 6 minutes on 2 cores. Every step shows a progress line on stderr.
 set -eu
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ERAFORMER:-$HERE/build/eraformer}
 OUT=${1:-demo_out}
-FT_MINUTES=${FT_MINUTES:-3}
-FT_MODELS=${FT_MODELS:-3}
+TRAIN_MINUTES=${TRAIN_MINUTES:-3}
 PRETRAIN_STEPS_SET=${PRETRAIN_STEPS:-}   # set: pretrain the base here instead of the shipped one
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-300}
 XGB_TREES=${XGB_TREES:-2000}
@@ -56,28 +58,24 @@ else
     fi
 fi
 
-step "3/7 finetune $FT_MODELS model(s) on the train eras (seeds 1..$FT_MODELS; budget $FT_MINUTES min each, early stopping on validation CORR)"
+step "3/7 train: the recommended recipe within $TRAIN_MINUTES min (early stopping on held-out train eras)"
 T0=$(now)
-MODELS_FT=""
-: >"$OUT/finetune.json"
-for seed in $(seq 1 "$FT_MODELS"); do
-    "$BIN" finetune --train "$DATA/train.parquet" --validation "$DATA/validation.parquet" \
-        --features-json "$DATA/features.json" --feature-set all --target target --base "$BASE" --seed "$seed" \
-        --time-budget "$FT_MINUTES" --out "$OUT/eraformer_s$seed.st" $THREADS_OPT >>"$OUT/finetune.json"
-    MODELS_FT="$MODELS_FT${MODELS_FT:+,}$OUT/eraformer_s$seed.st"
-done
+rm -rf "$OUT/model"
+"$BIN" train --train "$DATA/train.parquet" --validation "$DATA/validation.parquet" \
+    --features-json "$DATA/features.json" --feature-set all --target target --base "$BASE" \
+    --time-budget "$TRAIN_MINUTES" --out "$OUT/model" $THREADS_OPT >"$OUT/train.json"
 T_FT=$(( $(now) - T0 ))
 
-step "4/7 predict validation and live (context ensembles)"
+step "4/7 predict validation and live with the model directory"
 T0=$(now)
-"$BIN" predict --model "$MODELS_FT" --data "$DATA/validation.parquet" \
+"$BIN" predict --model "$OUT/model" --data "$DATA/validation.parquet" \
     --context "$DATA/train.parquet,$DATA/validation.parquet" --out "$OUT/eraformer_validation.csv" $THREADS_OPT >/dev/null
 T_PV=$(( $(now) - T0 ))
-"$BIN" predict --model "$MODELS_FT" --data "$DATA/live.parquet" \
+"$BIN" predict --model "$OUT/model" --data "$DATA/live.parquet" \
     --context "$DATA/train.parquet,$DATA/validation.parquet" --out "$OUT/eraformer_live.csv" $THREADS_OPT >/dev/null
 "$BIN" validate-submission "$OUT/eraformer_live.csv" --live "$DATA/live.parquet" >&2
 
-step "5/7 baselines: ridge and XGBoost ($XGB_TREES trees, Numerai's example parameters)"
+step "5/7 baselines: ridge and XGBoost ($XGB_TREES trees, Numerai's example parameters, all train eras)"
 T0=$(now)
 "$BIN" baseline --kind ridge --train "$DATA/train.parquet" --validation "$DATA/validation.parquet" \
     --out "$OUT/ridge_validation.csv" --live "$DATA/live.parquet" --live-out "$OUT/ridge_live.csv" $THREADS_OPT >/dev/null
@@ -119,9 +117,9 @@ TABLE=$OUT/comparison.txt
     echo "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;padding:1em}</style></head><body>"
     echo "<h1>eraformer demo: validation eras of the synthetic dataset</h1><pre>"
     cat "$TABLE"
-    echo "</pre><p>wall_s for eraformer = finetune + predict (seconds). Per-model diagnostics:</p><ul>"
+    echo "</pre><p>wall_s for eraformer = train + predict (seconds). No selection looked at these eras. Per-model diagnostics:</p><ul>"
     for m in $MODELS; do echo "<li><a href=\"eval_$m/report.html\">$m</a></li>"; done
-    echo "</ul><p>Fine-tuning: <code>$(cat "$OUT/finetune.json")</code></p></body></html>"
+    echo "</ul><p>train: <code>$(cat "$OUT/train.json")</code></p></body></html>"
 } >"$OUT/report.html"
 
 cat "$TABLE"
