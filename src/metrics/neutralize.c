@@ -10,6 +10,7 @@
  * its eigen decomposition (pinv with the cutoff lambda_i > rcond^2 lambda_max, the SVD rule on
  * sigma^2), plus one step of iterative refinement so the residual is accurate to ~eps cond(X). */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <cblas.h>
 #include <lapacke.h>
@@ -17,6 +18,19 @@
 #include "metrics/metrics_internal.h"
 
 #define NEUTRALIZE_RCOND 1e-6
+
+// ---- BLAS threads ------------------------------------------------------------------------------
+
+/* OpenBLAS's own thread pool inside our per-era OpenMP regions would oversubscribe the cores.
+ * The setting is process-wide, so it is made once and never restored: saving and restoring it
+ * around each call raced between concurrent callers (one restoring N threads while another was
+ * still inside its parallel region). The same policy as ef_nn_init. */
+static void blas_single_thread(void) { openblas_set_num_threads(1); }
+
+void ef_mx_blas_single_thread(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blas_single_thread);
+}
 
 // ---- layout helpers ----------------------------------------------------------------------------
 

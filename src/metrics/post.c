@@ -48,8 +48,7 @@ ef_status ef_predictions_neutralize_per_era(double *out, const double *pred,
         EF_CHECK(!isnan(pred[i]), err, EF_ERR_INVALID, "neutralize: NaN prediction at row %zu", i);
     int bad = 0;
 #ifdef _OPENMP
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    ef_mx_blas_single_thread();
 #pragma omp parallel
 #endif
     {
@@ -89,9 +88,6 @@ ef_status ef_predictions_neutralize_per_era(double *out, const double *pred,
         }
         ef_free(ws);
     }
-#ifdef _OPENMP
-    openblas_set_num_threads(blas_threads);
-#endif
     if (bad == EF_ERR_NOMEM) return EF_ERR(err, EF_ERR_NOMEM, "neutralize: out of memory");
     if (bad) return EF_ERR(err, (ef_status)bad, "neutralize: NaN in the features or LAPACK failure");
     return EF_OK;

@@ -226,8 +226,7 @@ ef_status ef_era_scores_compute(ef_era_scores *out, const ef_score_input *in, ef
         for (size_t i = 0; i < E * nf; i++) out->feature_corr[i] = NAN;
     }
 #ifdef _OPENMP
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    ef_mx_blas_single_thread();
 #endif
     int nomem = 0;
     size_t failed = 0;
@@ -247,9 +246,6 @@ ef_status ef_era_scores_compute(ef_era_scores *out, const ef_score_input *in, ef
         }
         ef_free(w.block);
     }
-#ifdef _OPENMP
-    openblas_set_num_threads(blas_threads);
-#endif
     out->n_failed_corr = failed;
     if (nomem) {
         ef_era_scores_free(out);
