@@ -19,6 +19,29 @@ static ef_status check_eras(const size_t *era_off, size_t n_eras, size_t *maxn, 
     return EF_OK;
 }
 
+/* An era's values that cancel exactly in exact arithmetic (opposite ensemble columns, a fully
+ * neutralized prediction) come out as rounding noise ~1e-16 times the inputs' scale; ranking
+ * that noise would give arbitrary ranks. An era whose spread is within CONSTANT_RTOL of scale
+ * (the largest input magnitude) is constant: every rank tied. */
+#define CONSTANT_RTOL 1e-12
+
+static double max_abs(const double *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* 1 when x[0..n) is constant up to rounding relative to scale (NaN counts as constant: the
+ * neutralizer's marker for constant input) */
+static int near_constant(const double *x, size_t n, double scale) {
+    double lo = x[0], hi = x[0];
+    for (size_t i = 1; i < n; i++) {
+        lo = fmin(lo, x[i]);
+        hi = fmax(hi, x[i]);
+    }
+    return isnan(x[0]) || hi - lo <= CONSTANT_RTOL * scale;
+}
+
 static void set_bad(int *bad, int v) {
 #ifdef _OPENMP
 #pragma omp critical(ef_metrics_flag)
@@ -62,13 +85,14 @@ ef_status ef_predictions_neutralize_per_era(double *out, const double *pred,
             if (!ws || n == 0) continue;
             double *o = out + r0;
             ef_mx_rank_gauss_ws(o, pred + r0, n, ws, NULL);
+            double scale = max_abs(o, n);
             ef_status s = ef_mx_neutralize_gram(o, features + r0 * n_features, n_features,
                                                 n_features, n, proportion, NULL);
             if (s != EF_OK) {
                 set_bad(&bad, (int)s);
                 continue;
             }
-            if (isnan(o[0])) {   /* constant predictions: keep them constant (rank 0.5..1) */
+            if (near_constant(o, n, scale)) { /* constant predictions, or fully neutralized */
                 for (size_t i = 0; i < n; i++) o[i] = 0;
             }
             /* rank_pct in place, with the thread's scratch */
@@ -121,12 +145,16 @@ ef_status ef_predictions_ensemble(double *out, const double *const *preds, const
             ef_free(ws);
             return EF_ERR(err, EF_ERR_NOMEM, "ensemble: out of memory");
         }
+        double scale = 0;
         for (size_t j = 0; j < k; j++) {
             ef_mx_rank_gauss_ws(g, preds[j] + r0, n, ws, NULL);
             double mu = ef_metrics_mean(g, n), sd = ef_metrics_std(g, n);
             double w = weights ? weights[j] : 1.0 / (double)k;
-            for (size_t i = 0; i < n; i++) acc[i] += w * (sd > 0 ? (g[i] - mu) / sd : 0.0);
+            for (size_t i = 0; i < n; i++) g[i] = sd > 0 ? (g[i] - mu) / sd : 0.0;
+            for (size_t i = 0; i < n; i++) acc[i] += w * g[i];
+            scale += fabs(w) * max_abs(g, n);
         }
+        if (near_constant(acc, n, scale)) memset(acc, 0, n * sizeof(double)); /* columns cancel */
         ef_status s = ef_metrics_rank_pct(o, acc, n, err);
         ef_free(acc);
         if (s != EF_OK) {

@@ -2,6 +2,7 @@
  * per-era feature bins (5 equal counts) and target bins (5/20/50/20/5 %), NaN placement
  * (unresolved validation eras, live, jasper's missing history, random aux NaN), all-2
  * missing feature columns in early eras, features.json, CSV == parquet, determinism. */
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -328,6 +329,21 @@ int main(void) {
         CHECK(s2 == EF_OK || s2 == EF_ERR_NOMEM);
     }
     CHECK(fails > 20);
+    /* the folder holds only finished outputs: no temp file of an aborted write */
+    const char *outputs[] = {"train.parquet", "validation.parquet", "live.parquet", "features.json",
+                             "train.csv", "validation.csv", "live.csv"};
+    DIR *dh = opendir(dir3);
+    CHECK(dh != NULL);
+    int n_entries = 0;
+    for (struct dirent *de; dh && (de = readdir(dh));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        int known = 0;
+        for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) known |= !strcmp(de->d_name, outputs[i]);
+        CHECKF(known, "%s/%s is left behind", dir3, de->d_name);
+        n_entries++;
+    }
+    if (dh) closedir(dh);
+    CHECK(n_entries >= 4); /* the successful writes' outputs are there */
     const char *tiny_csv[] = {"validation.csv", "live.csv"};
     for (int i = 0; i < 2; i++) {
         char p[1024];

@@ -132,7 +132,9 @@ static void test_corr_edges(void) {
 static void test_neutralize_edges(void) {
     enum { N = 8 };
     double x[N] = {0.3, 0.1, 0.9, 0.4, 0.6, 0.2, 0.8, 0.5}, out[N], F0[N * 2] = {0};
-    double mean = ef_metrics_mean(x, N);
+    double mean = 0; /* the oracle: a direct sum, not the library's mean */
+    for (int i = 0; i < N; i++) mean += x[i];
+    mean /= N;
     /* all-zero neutralizers: only the intercept acts -> centring */
     CHECK_OK(ef_metrics_neutralize(out, x, N, 1, F0, NULL, 2, 2, N, 1.0, NULL));
     for (int i = 0; i < N; i++) CHECK_NEAR(out[i], x[i] - mean, 1e-15, 0);
@@ -202,11 +204,17 @@ static void test_summary(void) {
     ef_era_summary s;
     ef_era_summary_compute(&s, c, 6);
     CHECK(s.count == 6);
-    CHECK_NEAR(s.mean, 0.05 / 6, 1e-15, 0);
-    double var = 0;
-    for (int i = 0; i < 6; i++) var += (c[i] - 0.05 / 6) * (c[i] - 0.05 / 6);
+    /* the oracle: a direct two-pass mean and (population) std, never the call's own output */
+    double mean = 0, var = 0;
+    for (int i = 0; i < 6; i++) mean += c[i];
+    mean /= 6;
+    for (int i = 0; i < 6; i++) var += (c[i] - mean) * (c[i] - mean);
+    CHECK_NEAR(mean, 0.05 / 6, 1e-17, 0);
+    CHECK_NEAR(s.mean, mean, 1e-17, 0);
     CHECK_NEAR(s.std, sqrt(var / 6), 1e-15, 0);
-    CHECK_NEAR(s.sharpe, s.mean / s.std, 1e-12, 0);
+    CHECK_NEAR(s.sharpe, mean / sqrt(var / 6), 1e-12, 0);
+    CHECK_NEAR(ef_metrics_mean(c, 6), mean, 1e-17, 0);
+    CHECK_NEAR(ef_metrics_std(c, 6), sqrt(var / 6), 1e-17, 0);
     /* cum: .02 .01 .04 .02 .01 .05 -> peak .04, trough .01 -> drawdown .03 */
     CHECK_NEAR(s.max_drawdown, 0.03, 1e-15, 0);
     CHECK_NEAR(s.min, -0.02, 0, 0);
@@ -220,7 +228,7 @@ static void test_summary(void) {
     for (int i = 1; i < 6; i++) pen += ((6.0 - i) / 6.0) * pow(rho, i);
     double sd1 = sqrt(var / 5);
     CHECK_NEAR(s.autocorr, rho, 1e-15, 0);
-    CHECK_NEAR(s.smart_sharpe, s.mean / (sd1 * sqrt(1 + 2 * pen)), 1e-12, 1e-12);
+    CHECK_NEAR(s.smart_sharpe, mean / (sd1 * sqrt(1 + 2 * pen)), 1e-12, 1e-12);
     /* first era negative: the running peak starts at cum_1, not 0 */
     double d[3] = {-0.05, -0.01, 0.02};
     ef_era_summary_compute(&s, d, 3);
@@ -241,6 +249,8 @@ static void test_post(void) {
     double e[N] = {0.625, 0.25, 0.625, 1.0, 1.0, 0.8, 0.6, 0.4, 0.2};
     for (int i = 0; i < N; i++) CHECK_NEAR(r[i], e[i], 1e-15, 0);
     /* ensemble of a column with itself = its rank; of opposite columns: constant */
+    double cst[N]; /* a constant era: every rank tied, (n + 1) / 2 / n */
+    for (int i = 0; i < N; i++) cst[i] = i < 4 ? 2.5 / 4 : 3.0 / 5;
     const double *cols[2] = {p, p};
     CHECK_OK(ef_predictions_ensemble(r, cols, NULL, 2, off, 2, NULL));
     for (int i = 0; i < N; i++) CHECK_NEAR(r[i], e[i], 1e-15, 0);
@@ -249,19 +259,25 @@ static void test_post(void) {
     for (int i = 0; i < N; i++) CHECK_NEAR(r[i], e[i], 1e-15, 0);
     double neg[N];
     for (int i = 0; i < N; i++) neg[i] = -p[i];
-    double q[N] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
-    const double *c3[2] = {q, neg};
+    const double *c3[2] = {p, neg};
     CHECK_OK(ef_predictions_ensemble(r, c3, NULL, 2, off, 2, NULL));
-    for (int i = 0; i < N; i++) CHECK(r[i] > 0 && r[i] <= 1);
-    /* per-era neutralization: zero exposure to the feature after the re-rank's monotone map
-     * is not exact, so check the neutralized ranks are in (0,1] and anti-follow a feature
-     * equal to the predictions (fully neutralized -> constant -> all ranks equal) */
+    for (int i = 0; i < N; i++) CHECKF(r[i] == cst[i], "opposite columns, row %d: %.17g, want %.17g", i, r[i], cst[i]);
+    /* per-era neutralization. Proportion 0 is the rank. Features spanning every function of
+     * the prediction's level within its era (one-hot levels; the intercept covers the last)
+     * neutralize it fully: constant, so all ranks equal */
     float F[N];
     for (int i = 0; i < N; i++) F[i] = (float)p[i];
     CHECK_OK(ef_predictions_neutralize_per_era(r, p, F, 1, off, 2, 0.0, NULL));
-    for (int i = 0; i < N; i++) CHECK_NEAR(r[i], e[i], 1e-15, 0);   /* proportion 0 = rank */
-    CHECK_OK(ef_predictions_neutralize_per_era(r, p, F, 1, off, 2, 1.0, NULL));
-    for (int i = 0; i < N; i++) CHECK(r[i] > 0 && r[i] <= 1);
+    for (int i = 0; i < N; i++) CHECK_NEAR(r[i], e[i], 1e-15, 0);
+    int level[N] = {1, 0, 1, 2, 4, 3, 2, 1, 0};
+    float H[N * 4] = {0};
+    for (int i = 0; i < N; i++)
+        if (level[i] < 4) H[i * 4 + level[i]] = 1;
+    CHECK_OK(ef_predictions_neutralize_per_era(r, p, H, 4, off, 2, 1.0, NULL));
+    for (int i = 0; i < N; i++) CHECKF(r[i] == cst[i], "fully neutralized, row %d: %.17g, want %.17g", i, r[i], cst[i]);
+    /* constant predictions stay constant */
+    CHECK_OK(ef_predictions_neutralize_per_era(r, cst, F, 1, off, 2, 1.0, NULL));
+    for (int i = 0; i < N; i++) CHECK(r[i] == cst[i]);
 }
 
 static void test_submission(void) {
