@@ -193,8 +193,8 @@ ef_status ef_synth_zoo_create(ef_synth *s, ef_error *err) {
         z->rho_z = 0.95f;
         z->rho_u = 0.93f;
         z->churn = 0.005f;
-        z->r20 = 0.10f;
-        z->r60 = 0.08f;
+        z->r20 = 0.09f;
+        z->r60 = 0.075f;
         st = alloc_world(s, z, s->n_eras, err);
         if (!st) world_drift(s, z, &r);
     } else {
