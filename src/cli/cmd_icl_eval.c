@@ -219,7 +219,11 @@ int ef_cmd_icl_eval(int argc, char **argv) {
         snprintf(list, sizeof list, "%s", default_baselines(cls));
     }
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        if (nb == MAX_EST - 1) break;
+        if (nb == MAX_EST - 1) { /* refused, not silently dropped */
+            ef_model_destroy(m);
+            return ef_cli_usage(cmd, "--baselines: at most %d baselines (from '%s' on, they would be dropped)",
+                                MAX_EST - 1, tok);
+        }
         if (ef_baseline_parse(&bls[nb], tok, &err) != EF_OK) {
             ef_model_destroy(m);
             err.code = EF_ERR_INVALID;
@@ -250,10 +254,26 @@ int ef_cmd_icl_eval(int argc, char **argv) {
     uint8_t *mask = ef_malloc((size_t)MB * K * D);
     int *dvec = ef_malloc((size_t)MB * sizeof(int));
     ef_task_info *info = ef_malloc((size_t)MB * sizeof(ef_task_info));
-    if (!errs || !x || !y || !pred || !pred_ens || !rowp || !rowp_ens || !bpred || !mask || !dvec || !info) {
+    /* the statistics' buffers too, before any task runs: the bootstrap indices are tasks x
+     * resamples ints (--tasks 1e7 --bootstrap 1e6 would be 40 TB) */
+    double *mean = ef_malloc((size_t)ne * K * sizeof(double)), *lo5 = ef_malloc((size_t)ne * K * sizeof(double));
+    double *hi95 = ef_malloc((size_t)ne * K * sizeof(double)), *xs = ef_malloc(K * sizeof(double));
+    double *boot = ef_malloc(((size_t)nboot + 1) * sizeof(double));
+    size_t nidx;
+    int idx_ok = ef_mul_ok(NT, nboot > 0 ? (size_t)nboot : 1, &nidx) && ef_mul_ok(nidx, sizeof(int), &nidx);
+    int *idx = idx_ok ? ef_malloc(nidx) : NULL;
+    if (!idx) {
+        err.code = EF_ERR_NOMEM;
+        snprintf(err.msg, sizeof err.msg, "out of memory for the bootstrap indices: %ld tasks x %ld resamples (%.3g GB)",
+                 ntasks, nboot, (double)ntasks * (double)(nboot > 0 ? nboot : 1) * sizeof(int) / 1e9);
+        status = ef_cli_fail(&err, "lower --bootstrap or --tasks");
+        goto done;
+    }
+    if (!errs || !x || !y || !pred || !pred_ens || !rowp || !rowp_ens || !bpred || !mask || !dvec || !info || !mean ||
+        !lo5 || !hi95 || !xs || !boot) {
         err.code = EF_ERR_NOMEM;
         snprintf(err.msg, sizeof err.msg, "out of memory for %ld tasks", ntasks);
-        status = ef_cli_fail(&err, NULL);
+        status = ef_cli_fail(&err, "lower --tasks");
         goto done;
     }
     fprintf(stderr, "icl-eval: %s, class %s, d %ld, k %ld, %ld tasks%s%s, estimators:", model_path, ef_prior_class_name(cls),
@@ -339,10 +359,6 @@ int ef_cmd_icl_eval(int argc, char **argv) {
 
     /* means and bootstrap intervals */
     {
-        double *mean = ef_malloc((size_t)ne * K * sizeof(double)), *lo5 = ef_malloc((size_t)ne * K * sizeof(double));
-        double *hi95 = ef_malloc((size_t)ne * K * sizeof(double)), *xs = ef_malloc(K * sizeof(double));
-        double *boot = ef_malloc(((size_t)nboot + 1) * sizeof(double));
-        int *idx = ef_malloc(NT * sizeof(int) * (nboot > 0 ? (size_t)nboot : 1));
         ef_rng br;
         ef_rng_init(&br, seed, 0xB007);
         for (long r = 0; r < nboot; r++)
@@ -393,10 +409,10 @@ int ef_cmd_icl_eval(int argc, char **argv) {
             ef_svg_line_plot(pf.fp, title, "in-context examples", "normalised squared error", ser, ne, 1);
             if (ef_atomic_commit(&pf, &err) != EF_OK) { status = ef_cli_fail(&err, NULL); goto stats_done; }
         }
-    stats_done:
-        ef_free(mean); ef_free(lo5); ef_free(hi95); ef_free(xs); ef_free(boot); ef_free(idx);
+    stats_done:;
     }
 done:
+    ef_free(mean); ef_free(lo5); ef_free(hi95); ef_free(xs); ef_free(boot); ef_free(idx);
     ef_free(errs); ef_free(x); ef_free(y); ef_free(pred); ef_free(pred_ens); ef_free(rowp); ef_free(rowp_ens); ef_free(bpred); ef_free(mask); ef_free(dvec); ef_free(info);
     ef_model_destroy(m);
     return status;

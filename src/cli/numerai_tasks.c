@@ -1,6 +1,8 @@
 /* Numerai tasks for the CLI (numerai_tasks.h): target engineering, the model metadata
  * sidecar, model surgery from a pretrained base and the context-ensemble prediction of one
  * era, shared by finetune and predict. */
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +148,30 @@ ef_status nt_meta_save(const nt_meta *m, const char *model_path, ef_error *err) 
     return s;
 }
 
+/* o[key] as an int in [lo, hi]: a whole number, never a narrowing cast of an arbitrary double
+ * (out of int's range that is undefined); absent keys give dflt */
+static ef_status json_int(const cJSON *o, const char *key, int lo, int hi, int dflt, int *out, const char *path,
+                          ef_error *err) {
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    if (!v) {
+        *out = dflt;
+        return EF_OK;
+    }
+    double d = cJSON_GetNumberValue(v);
+    EF_CHECK(cJSON_IsNumber(v) && d >= lo && d <= hi && d == floor(d), err, EF_ERR_FORMAT,
+             "%s: %s must be a whole number in [%d, %d]", path, key, lo, hi);
+    *out = (int)d;
+    return EF_OK;
+}
+
+/* embargo, window, context_rows, members; the last two are required */
+static ef_status meta_ints(nt_meta *m, const cJSON *o, const char *path, ef_error *err) {
+    EF_TRY(json_int(o, "embargo", 0, 1 << 20, 0, &m->embargo, path, err));
+    EF_TRY(json_int(o, "window", 0, 1 << 20, 0, &m->window, path, err));
+    EF_TRY(json_int(o, "context_rows", 1, 1 << 24, 0, &m->context_rows, path, err));
+    return json_int(o, "members", 1, 1 << 20, 0, &m->members, path, err);
+}
+
 ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err) {
     memset(m, 0, sizeof *m);
     char path[4200], *text = NULL;
@@ -164,10 +190,7 @@ ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err) {
     }
     m->read_in = !strcmp(ri->valuestring, "wide") ? NT_READIN_WIDE : NT_READIN_SUBSET;
     m->seed = strtoull(seed->valuestring, NULL, 10);
-    m->embargo = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "embargo"));
-    m->window = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "window"));
-    m->context_rows = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "context_rows"));
-    m->members = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "members"));
+    if ((s = meta_ints(m, o, path, err)) != EF_OK) goto done;
     const cJSON *fd = cJSON_GetObjectItem(o, "feature_dropout");
     m->feature_dropout = cJSON_IsNumber(fd) ? fd->valuedouble : 0.0;
     if (!(m->feature_dropout >= 0 && m->feature_dropout < 1)) {
@@ -382,6 +405,9 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
     const ef_model_config *mc = ef_model_cfg(m);
     int D = mc->d_max, K = o->members;
     const ef_era *qera = &qt->ds->eras[qe];
+    /* the model and the rows cache count rows in int: refuse, never wrap, a larger era */
+    EF_CHECK(qera->count <= INT_MAX, err, EF_ERR_INVALID, "era %s has %" PRId64 " rows; at most %d can be predicted at once",
+             qera->name, qera->count, INT_MAX);
     int nq = (int)qera->count;
     int nf = ct->n_cols, d = o->read_in == NT_READIN_WIDE ? nf : EF_MIN(nf, D);
     EF_CHECK(d <= D, err, EF_ERR_INVALID, "%d features but the model reads %d", nf, D);

@@ -211,6 +211,11 @@ int main(void) {
     CHECK(run("sed 's/\"rankgauss\"/\"zscore\"/' " DIR "/fe.st.json > " DIR "/bad.st.json", 0) == 0);
     CHECK(run(EF_CLI " predict --model " DIR "/bad.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 1) == 1);
     CHECK(strstr(out, "feature_transform") != NULL);
+    /* counts beyond int are refused (they were narrowed by an undefined double -> int cast) */
+    CHECK(run("sed 's/\"context_rows\":[[:space:]]*[0-9]*/\"context_rows\": 1e12/' " DIR "/fe.st.json > " DIR "/bad.st.json",
+              0) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/bad.st --data " DIR "/live.parquet " CTX " --out " DIR "/x.csv", 1) == 1);
+    CHECKF(strstr(out, "bad.st.json") && strstr(out, "context_rows must be a whole number"), "%s", out);
     CHECK(run(EF_CLI " finetune " TINY " --feature-transform zscore --out " DIR "/e.st", 0) == 2);
     CHECK(run(EF_CLI " finetune " TINY " --loss mae --out " DIR "/e.st", 0) == 2);
     CHECK(run(EF_CLI " finetune " TINY " --era-every 0 --out " DIR "/e.st", 0) == 2);

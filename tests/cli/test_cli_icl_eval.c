@@ -86,5 +86,23 @@ int main(void) {
     CHECK(cli_run("icl-eval --model icl_model.st --class linear --points 99", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --class linear", NULL, NULL) == 2);
     CHECK(cli_run("icl-eval --model missing.st --class linear", NULL, "icl.err") == 1);
+    /* more baselines than the table holds are refused, not silently dropped */
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 4 --bootstrap 0 "
+                  "--baselines zero,zero,zero,zero,zero,zero,zero,zero,zero,zero,zero,lstsq",
+                  "icl_many.csv", "icl.err") == 2);
+    char *msg = cli_slurp("icl.err");
+    CHECKF(msg && strstr(msg, "at most 11 baselines") && strstr(msg, "lstsq"), "%s", msg ? msg : "");
+    free(msg);
+    CHECK(cli_run("icl-eval --model icl_model.st --class linear --tasks 4 --bootstrap 0 "
+                  "--baselines zero,zero,zero,zero,zero,zero,zero,zero,zero,zero,lstsq",
+                  "icl_many.csv", NULL) == 0);
+    /* tasks x resamples bootstrap indices that cannot be allocated (40 TB): a clear error before
+     * any task runs, not a crash (ASan would abort on the request instead of returning NULL) */
+    char out[4096];
+    int rc = cli_capture("ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 " EF_CLI
+                         " icl-eval --model icl_model.st --class linear --tasks 10000000 --bootstrap 1000000"
+                         " --baselines zero",
+                         1, out, sizeof out);
+    CHECKF(rc == 1 && strstr(out, "out of memory for the bootstrap") && strstr(out, "--bootstrap"), "rc %d: %s", rc, out);
     TEST_MAIN_END;
 }
