@@ -266,6 +266,9 @@ int ef_cmd_train(int argc, char **argv) {
     tr_opts o = {.members = TR_DEFAULT_MEMBERS, .embargo = -1, .seed = 1};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    const char *ranks = getenv("OMPI_COMM_WORLD_SIZE");
+    if (ranks && atoi(ranks) > 1)
+        return ef_cli_usage("train", "train runs in one process (its members one after the other); under mpirun use finetune");
     if (o.threads) ef_threads_set(o.threads);
     if (o.base) snprintf(o.base_path, sizeof o.base_path, "%s", o.base);
     else if (file_exists(EF_MODELS_DIR "/mixture-numerai.st")) snprintf(o.base_path, sizeof o.base_path, "%s", EF_MODELS_DIR "/mixture-numerai.st");

@@ -97,6 +97,8 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
     /* query eras: train eras that are resolved and have enough context behind the embargo;
      * validation eras: those with >= 2 eval-target values and some allowed context */
     int E = r->ds.n_eras;
+    int h0 = INT32_MAX;   /* --holdout-eras: the oldest held-out era's number */
+    if (o->holdout) EF_TRY(holdout_start(r, &h0, err));
     r->q_eras = ef_malloc((size_t)E * sizeof(int));
     r->v_eras = ef_malloc((size_t)E * sizeof(int));
     int *tmp = ef_malloc((size_t)E * sizeof(int));
@@ -105,8 +107,6 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
         return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
     }
     int64_t maxv = 1;
-    int h0 = INT32_MAX;   /* --holdout-eras: the oldest held-out era's number */
-    if (o->holdout) EF_TRY(holdout_start(r, &h0, err));
     for (int e = 0; e < E; e++) {
         const ef_era *er = &r->ds.eras[e];
         int dt = r->ds.row_type[er->start];
