@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "model/model_internal.h"
+#include "nn/nn_internal.h"
 
 /* Weight decay applies to matrices (read-in, positions, attention and MLP weights, head),
  * not to biases, LayerNorm parameters or the row-type embeddings. */
@@ -26,13 +27,17 @@ void ef_model_adamw_step(ef_model *m, const ef_adamw *o) {
         size_t off = m->info[t].offset;
         float *p = m->params + off, *g = m->grads + off, *mm = m->m + off, *vv = m->v + off;
         float keep = decays(t) ? 1.0f - o->lr * o->weight_decay : 1.0f;
-#pragma omp parallel for schedule(static, 4096) if (n > 65536)
-        for (long i = 0; i < n; i++) {
-            float pi = p[i] * keep;
-            mm[i] = mm[i] * b1 + (1.0f - b1) * g[i];
-            vv[i] = vv[i] * b2 + (1.0f - b2) * g[i] * g[i];
-            float denom = sqrtf(vv[i]) / bc2_sqrt + eps;
-            p[i] = pi - step_size * (mm[i] / denom);
+#pragma omp parallel if (n > ef_par_min_elems())
+        {
+            EF_PAR_NOTE();
+#pragma omp for schedule(static, 4096)
+            for (long i = 0; i < n; i++) {
+                float pi = p[i] * keep;
+                mm[i] = mm[i] * b1 + (1.0f - b1) * g[i];
+                vv[i] = vv[i] * b2 + (1.0f - b2) * g[i] * g[i];
+                float denom = sqrtf(vv[i]) / bc2_sqrt + eps;
+                p[i] = pi - step_size * (mm[i] / denom);
+            }
         }
     }
 }
@@ -59,8 +64,12 @@ double ef_model_clip_grad(ef_model *m, double max_norm) {
     double norm = sqrt(ss);
     if (max_norm > 0 && norm > max_norm) {
         float coef = (float)(max_norm / (norm + 1e-6));
-#pragma omp parallel for schedule(static, 4096) if (n > 65536)
-        for (long i = 0; i < n; i++) m->grads[i] *= coef;
+#pragma omp parallel if (n > ef_par_min_elems())
+        {
+            EF_PAR_NOTE();
+#pragma omp for schedule(static, 4096)
+            for (long i = 0; i < n; i++) m->grads[i] *= coef;
+        }
     }
     return norm;
 }

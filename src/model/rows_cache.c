@@ -98,6 +98,7 @@ static void attend(ef_rows_cache *c, int l, float *out, const float *qkv, int n,
     int nchunk = (n + ACHUNK - 1) / ACHUNK, nwork = nchunk * NH;
 #pragma omp parallel for schedule(static) num_threads(ef_thread_cap(c->nth))
     for (int w = 0; w < nwork; w++) {
+        EF_PAR_NOTE();
         int ch = w / NH, h = w % NH, tid = ef_thread_id();
         int r0 = ch * ACHUNK, rn = EF_MIN(ACHUNK, n - r0);
         float *S = c->scratch + (size_t)tid * c->per_thread, *Q = S + (size_t)ACHUNK * KBLOCK, *O = Q + (size_t)ACHUNK * hs;
@@ -184,8 +185,9 @@ static void embed(ef_rows_cache *c, const float *x, const float *y, const uint8_
     int C = c->C, D = c->D, F = c->F;
     /* rows are independent: parallel when there is enough of them (2,748 features x 2,048
      * context rows is 45 MB to clear and fill) */
-#pragma omp parallel for schedule(static) if ((double)n * F > EF_PAR_MIN_ELEMS * 16)
+#pragma omp parallel for schedule(static) if ((double)n * F > ef_par_min_elems() * 16)
     for (int r = 0; r < n; r++) {
+        EF_PAR_NOTE();
         memset(c->u + (size_t)r * F, 0, (size_t)F * 4);
         ef_model_fill_u_row(c->u + (size_t)r * F, x + (size_t)r * D, mask ? mask + (size_t)r * D : NULL, d, D);
     }

@@ -52,8 +52,9 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
     int nwork = B * NH;
-#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > ef_par_min_flops())
     for (int bh = 0; bh < nwork; bh++) {
+        EF_PAR_NOTE();
         int b = bh / NH, h = bh % NH, tid = ef_thread_id();
         float *Q = scratch + (size_t)tid * per, *K = Q + (size_t)T * hs, *V = K + (size_t)T * hs;
         float *O = V + (size_t)T * hs;
@@ -78,8 +79,9 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
     int nwork = B * NH;
-#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > EF_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > ef_par_min_flops())
     for (int bh = 0; bh < nwork; bh++) {
+        EF_PAR_NOTE();
         int b = bh / NH, h = bh % NH, tid = ef_thread_id();
         float *Q = scratch + (size_t)tid * per, *K = Q + (size_t)T * hs, *V = K + (size_t)T * hs;
         float *dO = V + (size_t)T * hs, *dQ = dO + (size_t)T * hs, *dK = dQ + (size_t)T * hs;

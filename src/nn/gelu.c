@@ -44,19 +44,27 @@ EF_CLONES static void gelu_bwd_chunk(float *restrict dinp, const float *restrict
 // inp (n) -> out (n)
 void ef_gelu_forward(float *out, const float *inp, size_t n) {
     long nch = (long)((n + GELU_CHUNK - 1) / GELU_CHUNK);
-#pragma omp parallel for schedule(static) if (n > EF_PAR_MIN_ELEMS)
-    for (long c = 0; c < nch; c++) {
-        long i0 = c * GELU_CHUNK, m = (long)n - i0 < GELU_CHUNK ? (long)n - i0 : GELU_CHUNK;
-        gelu_fwd_chunk(out + i0, inp + i0, m);
+#pragma omp parallel if (n > ef_par_min_elems())
+    {
+        EF_PAR_NOTE();
+#pragma omp for schedule(static)
+        for (long c = 0; c < nch; c++) {
+            long i0 = c * GELU_CHUNK, m = (long)n - i0 < GELU_CHUNK ? (long)n - i0 : GELU_CHUNK;
+            gelu_fwd_chunk(out + i0, inp + i0, m);
+        }
     }
 }
 
 void ef_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
     long nch = (long)((n + GELU_CHUNK - 1) / GELU_CHUNK);
-#pragma omp parallel for schedule(static) if (n > EF_PAR_MIN_ELEMS)
-    for (long c = 0; c < nch; c++) {
-        long i0 = c * GELU_CHUNK, m = (long)n - i0 < GELU_CHUNK ? (long)n - i0 : GELU_CHUNK;
-        gelu_bwd_chunk(dinp + i0, inp + i0, dout + i0, m);
+#pragma omp parallel if (n > ef_par_min_elems())
+    {
+        EF_PAR_NOTE();
+#pragma omp for schedule(static)
+        for (long c = 0; c < nch; c++) {
+            long i0 = c * GELU_CHUNK, m = (long)n - i0 < GELU_CHUNK ? (long)n - i0 : GELU_CHUNK;
+            gelu_bwd_chunk(dinp + i0, inp + i0, dout + i0, m);
+        }
     }
 }
 
@@ -72,15 +80,23 @@ void ef_gelu_forward_ref(float *out, const float *inp, size_t n) {
 
 void ef_residual_forward(float *out, const float *a, const float *b, size_t n) {
     long nn = (long)n;
-#pragma omp parallel for schedule(static, 4096) if (n > EF_PAR_MIN_ELEMS)
-    for (long i = 0; i < nn; i++) out[i] = a[i] + b[i];
+#pragma omp parallel if (n > ef_par_min_elems())
+    {
+        EF_PAR_NOTE();
+#pragma omp for schedule(static, 4096)
+        for (long i = 0; i < nn; i++) out[i] = a[i] + b[i];
+    }
 }
 
 void ef_residual_backward(float *da, float *db, const float *dout, size_t n) {
     long nn = (long)n;
-#pragma omp parallel for schedule(static, 4096) if (n > EF_PAR_MIN_ELEMS)
-    for (long i = 0; i < nn; i++) {
-        da[i] += dout[i];
-        db[i] += dout[i];
+#pragma omp parallel if (n > ef_par_min_elems())
+    {
+        EF_PAR_NOTE();
+#pragma omp for schedule(static, 4096)
+        for (long i = 0; i < nn; i++) {
+            da[i] += dout[i];
+            db[i] += dout[i];
+        }
     }
 }

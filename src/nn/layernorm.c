@@ -35,8 +35,9 @@ static inline float sqdev8(const float *a, float m, int n) {
 // inp (N,C), w,b (C) -> out (N,C), mean,rstd (N)
 void ef_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, int N, int C) {
-#pragma omp parallel for schedule(static) if ((double)N * C > EF_PAR_MIN_ELEMS)
+#pragma omp parallel for schedule(static) if ((double)N * C > ef_par_min_elems())
     for (int n = 0; n < N; n++) {
+        EF_PAR_NOTE();
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
         float m = sum8(x, C) / (float)C;
@@ -52,8 +53,9 @@ void ef_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 void ef_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C) {
     int ncol = ef_nchunks(C, 32);
-#pragma omp parallel if ((double)N * C > EF_PAR_MIN_ELEMS)
+#pragma omp parallel if ((double)N * C > ef_par_min_elems())
     {
+        EF_PAR_NOTE();
 #pragma omp for schedule(static) nowait
         for (int n = 0; n < N; n++) {
             const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;

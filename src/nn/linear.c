@@ -21,8 +21,9 @@ void ef_nn_init(void) {
 // inp (N,C), w (OC,C), b (OC) -> out (N,OC)
 void ef_linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
     int nch = ef_nchunks(N, EF_ROW_CHUNK);
-#pragma omp parallel for schedule(static) if ((double)N * C * OC > EF_PAR_MIN_FLOPS)
+#pragma omp parallel for schedule(static) if ((double)N * C * OC > ef_par_min_flops())
     for (int ch = 0; ch < nch; ch++) {
+        EF_PAR_NOTE();
         int r0 = ch * EF_ROW_CHUNK, rn = EF_MIN(EF_ROW_CHUNK, N - r0);
         float *o = out + (size_t)r0 * OC;
         float beta = 0.0f;
@@ -39,8 +40,9 @@ void ef_linear_forward(float *out, const float *inp, const float *w, const float
 void ef_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int N, int C, int OC) {
     int nrow = ef_nchunks(N, EF_ROW_CHUNK), ncol = ef_nchunks(OC, EF_COL_CHUNK);
-#pragma omp parallel if ((double)N * C * OC > EF_PAR_MIN_FLOPS)
+#pragma omp parallel if ((double)N * C * OC > ef_par_min_flops())
     {
+        EF_PAR_NOTE();
         if (dinp) {
 #pragma omp for schedule(static) nowait
             for (int ch = 0; ch < nrow; ch++) {

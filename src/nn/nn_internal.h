@@ -42,9 +42,33 @@ static inline int ef_thread_id(void) {
 /* A parallel region costs a few microseconds on an idle machine and up to a scheduler tick
  * per barrier when another process holds a core (perf.md's thread-pool trap): loops with
  * less work than this many multiply-adds (or elements) run on the calling thread. The
- * partition is the same either way, so results do not change. */
+ * partition is the same either way, so results do not change. These are the defaults: the
+ * regions' if clauses read ef_par_min_flops() / ef_par_min_elems(), which tests lower (so
+ * that small problems take the parallel path) with ef_par_min_set, or, for a whole process
+ * such as the CLI, with the environment variable EF_PAR_MIN=<n> (both thresholds, read once;
+ * the process then prints "ef_par: N parallel regions ran on more than one thread" to
+ * stderr at exit). */
 #define EF_PAR_MIN_FLOPS 2e6
 #define EF_PAR_MIN_ELEMS 65536
+double ef_par_min_flops(void);
+double ef_par_min_elems(void);
+/* Not for concurrent use with running kernels: set it before the work, from one thread. */
+void ef_par_min_set(double flops, double elems);
+
+/* Every thresholded region starts with EF_PAR_NOTE(): thread 1 (which exists only when the
+ * region has more than one thread) counts the region, so a test can assert that the parallel
+ * path really ran (ef_par_multi_count() grew) before it compares 1 vs N threads bitwise.
+ * Without OpenMP the count stays 0. */
+void ef_par_multi_note(void);
+long ef_par_multi_count(void);
+#ifdef _OPENMP
+#define EF_PAR_NOTE()                                \
+    do {                                             \
+        if (omp_get_thread_num() == 1) ef_par_multi_note(); \
+    } while (0)
+#else
+#define EF_PAR_NOTE() ((void)0)
+#endif
 
 // ---- a branch-free, vectorisable exp (GELU, softmax rows) ---------------------------------
 /* 2^-n and the polynomial p ~ e^r such that e^-y = 2^-n / p, for 0 <= y (clamped to 80:

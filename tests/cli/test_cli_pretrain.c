@@ -10,6 +10,16 @@
 
 #define SMALL "--task linear --d 4 --points 9 --layers 2 --d-model 32 --heads 2 --batch 8 --checkpoint-every 5 --eval-every 10 --threads 2"
 
+/* The count that EF_PAR_MIN makes the binary print at exit ("ef_par: N parallel regions ran
+ * on more than one thread"), or -1 if the line is missing. */
+static long par_regions(const char *err_path) {
+    char *e = cli_slurp(err_path);
+    const char *p = e ? strstr(e, "ef_par: ") : NULL;
+    long n = p ? strtol(p + 8, NULL, 10) : -1;
+    free(e);
+    return n;
+}
+
 static void test_usage(void) {
     CHECK(cli_run("pretrain --help", "pt_help.txt", NULL) == 0);
     char *h = cli_slurp("pt_help.txt");
@@ -43,9 +53,21 @@ static void test_resume(void) {
     /* a different seed gives a different model */
     CHECK(cli_run("pretrain " SMALL " --steps 20 --seed 2 --out pt_seed2.st", NULL, NULL) == 0);
     CHECK(!cli_files_equal("pt_full.st", "pt_seed2.st"));
-    /* same seed with 1 thread: identical */
-    CHECK(cli_run("pretrain " SMALL " --steps 20 --threads 1 --out pt_t1.st", NULL, NULL) == 0);
+    /* same seed with 1 thread, and with 2 threads taking every parallel region (EF_PAR_MIN=0:
+     * the default thresholds keep a model this small serial): identical to the default run */
+    setenv("EF_PAR_MIN", "0", 1);
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --threads 1 --out pt_t1.st", NULL, "pt_t1.err") == 0);
+    CHECK(cli_run("pretrain " SMALL " --steps 20 --out pt_t2.st", NULL, "pt_t2.err") == 0);
+    unsetenv("EF_PAR_MIN");
+    long multi1 = par_regions("pt_t1.err"), multi2 = par_regions("pt_t2.err");
+    CHECKF(multi1 == 0, "--threads 1: %ld regions on more than one thread", multi1);
+    char omp[16] = "";
+    if (cli_probe("openmp", omp, sizeof omp) == 0 && strcmp(omp, "yes") == 0)
+        CHECKF(multi2 > 0, "--threads 2, EF_PAR_MIN=0: %ld regions on more than one thread", multi2);
+    else
+        printf("SKIP (the binary is built without OpenMP, openmp: %s): the >1-thread check of pretrain\n", omp);
     CHECKF(cli_files_equal("pt_full.st", "pt_t1.st"), "1 thread and 2 threads differ");
+    CHECKF(cli_files_equal("pt_full.st", "pt_t2.st"), "2 threads on every parallel region differ");
 }
 
 static void test_kill9(void) {

@@ -6,10 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "eraformer/model.h"
+#include "par_util.h"
 #include "test.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 enum { B = 4, K = 9, D = 6 };
 static float X[B * K * D], Y[B * K];
@@ -47,14 +45,6 @@ static void train(ef_model *m, int steps, double *last_loss) {
     }
 }
 
-static void set_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
-
 static void test_determinism(ef_layout layout) {
     ef_model_config cfg = {layout, 2, 32, 4, D, K, 0};
     ef_model *a, *b;
@@ -63,10 +53,16 @@ static void test_determinism(ef_layout layout) {
     CHECK(ef_model_create(&b, &cfg, B, 3, &err) == EF_OK);
     size_t n = ef_model_num_params(a);
     CHECK(memcmp(ef_model_params(a), ef_model_params(b), n * 4) == 0);
-    set_threads(1);
+    par_force();  /* this small model takes the parallel path, 2 threads doing work */
+    par_threads_set(1);
+    long seen = ef_par_multi_count();
     train(a, 3, NULL);
-    set_threads(2);
+    par_ran(seen, 0, "model training, 1 thread");
+    par_threads_set(2);
+    seen = ef_par_multi_count();
     train(b, 3, NULL);
+    par_ran(seen, 1, "model training, 2 threads");
+    par_restore();
     CHECKF(memcmp(ef_model_params(a), ef_model_params(b), n * 4) == 0, "%s: 1 vs 2 threads differ", ef_layout_name(layout));
     ef_model *c;
     CHECK(ef_model_create(&c, &cfg, B, 4, &err) == EF_OK);

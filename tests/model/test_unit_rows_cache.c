@@ -1,13 +1,12 @@
 /* The context cache gives the predictions of a full rows-layout forward pass (queries
  * appended after the context), for any context size including 0, across query chunks, and
- * the same bits for 1 and 2 threads. */
+ * the same bits for 1 and 2 threads (every region parallel, a second thread checked to have
+ * done work). */
 #include <math.h>
 #include <string.h>
 #include "eraformer/model.h"
+#include "par_util.h"
 #include "test.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static void check(int n_ctx, int n_q, int d) {
     enum { D = 7 };
@@ -33,19 +32,19 @@ static void check(int n_ctx, int n_q, int d) {
     CHECK(ef_model_forward(m, &bt, full, NULL, &err) == EF_OK);
     ef_rows_cache *c;
     CHECK(ef_rows_cache_create(&c, m, n_ctx, &err) == EF_OK);
+    long seen = ef_par_multi_count();
     CHECK(ef_rows_cache_set_context(c, x, y, mask, d, n_ctx, &err) == EF_OK);
     CHECK(ef_rows_cache_predict(c, x + (size_t)n_ctx * D, mask + (size_t)n_ctx * D, d, n_q, cached, &err) == EF_OK);
+    par_ran(seen, 1, "rows cache, 2 threads");
     double maxd = 0;
     for (int i = 0; i < n_q; i++) maxd = fmax(maxd, fabs(cached[i] - full[n_ctx + i]) / (1 + fabs(full[n_ctx + i])));
     CHECKF(maxd < 2e-5, "n_ctx %d n_q %d: cache vs full forward max diff %.3g", n_ctx, n_q, maxd);
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
+    par_threads_set(1);
+    seen = ef_par_multi_count();
     CHECK(ef_rows_cache_set_context(c, x, y, mask, d, n_ctx, &err) == EF_OK);
     CHECK(ef_rows_cache_predict(c, x + (size_t)n_ctx * D, mask + (size_t)n_ctx * D, d, n_q, cached1, &err) == EF_OK);
-#ifdef _OPENMP
-    omp_set_num_threads(2);
-#endif
+    par_ran(seen, 0, "rows cache, 1 thread");
+    par_threads_set(2);
     CHECK(memcmp(cached, cached1, (size_t)n_q * 4) == 0);
     /* embeddings once, predictions from them: exactly the one-call values */
     float *emb = ef_malloc((size_t)(n_q + 1) * ef_model_cfg(m)->d_model * 4);
@@ -60,9 +59,8 @@ static void check(int n_ctx, int n_q, int d) {
 }
 
 int main(void) {
-#ifdef _OPENMP
-    omp_set_num_threads(2);
-#endif
+    par_threads_set(2);
+    par_force();
     check(37, 50, 7);
     check(0, 5, 4);
     check(70, 600, 5);   /* several attention chunks, two query passes */
