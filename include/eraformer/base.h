@@ -19,6 +19,13 @@ extern "C" {
 #define EF_VERSION_STRING "0.1.0"
 #define EF_PI 3.14159265358979323846
 
+/* ---- version --------------------------------------------------------------------- */
+/* The library's version, "major.minor.patch": EF_VERSION_STRING as the library was built
+ * (CMake checks that it equals the project version). A program that loads liberaformer.so
+ * at run time can compare it with the EF_VERSION_STRING it was compiled with. Static
+ * storage, never NULL; thread safe. */
+const char *ef_version(void);
+
 /* ---- status and errors ----------------------------------------------------------- */
 typedef enum ef_status {
     EF_OK = 0,
