@@ -50,6 +50,8 @@ static void usage(FILE *f) {
 "  --base FILE            pretrained base (default %s/mixture-numerai.st when it exists)\n"
 "  --seed N               seed of the first member (default 1; member K uses seed+K-1)\n"
 "  --context-rows N --query-rows N --batch N   task shape (finetune's defaults)\n"
+"  --member-opts \"OPTS\"   extra 'eraformer finetune' options for every member, e.g.\n"
+"                         \"--weight-decay 0.1 --feature-dropout 0.5\" (recipe experiments)\n"
 "  --threads N            OpenMP threads (default: all cores)\n"
 "\n"
 "Progress (whole budget, ETA) on stderr; a JSON summary on stdout.\n", TR_DEFAULT_MEMBERS, TR_MAX_AUTO_MEMBERS, EF_MODELS_DIR);
@@ -64,7 +66,8 @@ static int parse(int argc, char **argv, tr_opts *o) {
         {"members", required_argument, 0, 'K'}, {"holdout-eras", required_argument, 0, 'H'},
         {"embargo", required_argument, 0, 'b'}, {"base", required_argument, 0, 'B'}, {"seed", required_argument, 0, 'S'},
         {"context-rows", required_argument, 0, 'c'}, {"query-rows", required_argument, 0, 'q'},
-        {"batch", required_argument, 0, 'n'}, {"threads", required_argument, 0, 'P'}, {0, 0, 0, 0}};
+        {"batch", required_argument, 0, 'n'}, {"threads", required_argument, 0, 'P'},
+        {"member-opts", required_argument, 0, 'M'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
     int c, rc = 0;
@@ -94,6 +97,7 @@ static int parse(int argc, char **argv, tr_opts *o) {
         case 'q': rc = ef_cli_parse_long(cmd, "--query-rows", optarg, 1, 1 << 20, &v); o->query = (int)v; break;
         case 'n': rc = ef_cli_parse_long(cmd, "--batch", optarg, 1, 4096, &v); o->batch = (int)v; break;
         case 'P': rc = ef_cli_parse_long(cmd, "--threads", optarg, 1, 1024, &v); o->threads = (int)v; break;
+        case 'M': o->member_opts = optarg; break;
         default: return ef_cli_usage(cmd, "unknown option");
         }
         if (rc) return rc;
@@ -102,7 +106,8 @@ static int parse(int argc, char **argv, tr_opts *o) {
     if (!o->out) return ef_cli_usage(cmd, "--out DIR is required");
     if (o->resume) {   /* the rest comes from the manifest */
         if (o->train || o->validation || o->fjson || o->fset || o->target || o->targets || o->budget_min > 0 ||
-            o->members_given || o->holdout || o->embargo >= 0 || o->base || o->seed_given || o->ctx || o->query || o->batch)
+            o->members_given || o->holdout || o->embargo >= 0 || o->base || o->seed_given || o->ctx || o->query || o->batch ||
+            o->member_opts)
             return ef_cli_usage(cmd, "--resume takes only --out (and --threads): the run's options are in its manifest");
         return 0;
     }
@@ -110,6 +115,7 @@ static int parse(int argc, char **argv, tr_opts *o) {
     const char *paths[] = {o->train, o->validation, o->fjson, o->base, o->out};
     for (int i = 0; i < 5; i++)
         if (paths[i] && strlen(paths[i]) >= 1000) return ef_cli_usage(cmd, "paths must be shorter than 1000 bytes");
+    if (o->member_opts && strlen(o->member_opts) >= 500) return ef_cli_usage(cmd, "--member-opts is too long");
     if (strlen(o->fset) >= 250 || strlen(o->targets ? o->targets : o->target ? o->target : "") >= 500)
         return ef_cli_usage(cmd, "--feature-set or --targets is too long (use a set name)");
     if (!o->train || !o->fjson || !(o->budget_min > 0))
@@ -161,6 +167,10 @@ static int member_argv(const tr_opts *o, const md_manifest *m, int k, double min
     if (m->query) { ARG("--query-rows"); ARG("%d", m->query); }
     if (m->batch) { ARG("--batch"); ARG("%d", m->batch); }
     if (o->threads) { ARG("--threads"); ARG("%d", o->threads); }
+    /* --member-opts: whitespace-separated finetune options, after the recipe's (they win) */
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s", m->member_opts);
+    for (char *tok = strtok(opts, " \t"); tok && n < TR_MAX_ARGS - 2; tok = strtok(NULL, " \t")) ARG("%s", tok);
     char last[4100];
     snprintf(last, sizeof last, "%.4000s/member-%d.st.last.st", o->out, k);
     if (m->in_progress == k && file_exists(last)) { ARG("--resume"); ARG("%s", last); }
@@ -177,7 +187,8 @@ static int train_member(const tr_opts *o, md_manifest *m, int k, tr_prog *tp, ef
         m->in_progress_budget_min = minutes;
         if (md_manifest_save(m, o->out, err) != EF_OK) return ef_cli_fail(err, NULL);
     }
-    char bufs[40][4200], *argv[41];
+    static char bufs[TR_MAX_ARGS][4200];
+    char *argv[TR_MAX_ARGS + 1];
     int argc = member_argv(o, m, k, minutes, bufs, argv);
     argv[argc] = NULL;
     ft_opts hooks = {0};
@@ -245,6 +256,7 @@ static int setup(tr_opts *o, md_manifest *m, ef_error *err) {
     m->query = o->query;
     m->batch = o->batch;
     snprintf(m->base, sizeof m->base, "%s", o->base_path);
+    snprintf(m->member_opts, sizeof m->member_opts, "%s", o->member_opts ? o->member_opts : "");
     m->budget_min = o->budget_min;
     m->embargo = o->embargo;
     snprintf(m->train, sizeof m->train, "%s", o->train);

@@ -10,10 +10,11 @@
 
 #define TR_DEFAULT_MEMBERS 3
 #define TR_MAX_AUTO_MEMBERS 8     /* without --members: more seeds while the budget lasts */
+#define TR_MAX_ARGS 80             /* finetune argv of a member, --member-opts included */
 #define TR_MIN_MEMBER_S 1.0       /* no member is started with less budget than this */
 
 typedef struct tr_opts {
-    const char *train, *validation, *fjson, *fset, *target, *targets, *out, *base;
+    const char *train, *validation, *fjson, *fset, *target, *targets, *out, *base, *member_opts;
     int members, members_given, seed_given, holdout, embargo, threads, resume, ctx, query, batch;
     double budget_min;
     uint64_t seed;

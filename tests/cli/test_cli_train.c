@@ -62,13 +62,18 @@ static int wait_members(const char *dir, int n, double seconds) {
 static void test_train_and_use(void) {
     /* two members, validation scored after training */
     CHECK(run(EF_CLI " train " DATA "--validation " DIR "/validation.parquet " SHAPE
-              "--members 2 --holdout-eras 6 --time-budget 0.1 --out " DIR "/m", 0) == 0);
+              "--members 2 --holdout-eras 6 --member-opts '--weight-decay 0.05  --eval-every 40' --time-budget 0.1 --out "
+              DIR "/m", 0) == 0);
     static char summary[sizeof out];
     memcpy(summary, out, sizeof out);
     CHECK(cli_json_number(summary, "members") == 2);
     CHECK(strstr(summary, "\"complete\":true") != NULL);
     CHECK(exists(DIR "/m/manifest.json") && exists(DIR "/m/member-1.st") && exists(DIR "/m/member-2.st.json"));
     CHECK(!exists(DIR "/m/member-1.st.last.st"));   /* sealed members drop their resume point */
+    /* --member-opts reach every member (evaluations every 40 steps) and are recorded */
+    CHECK(run("grep -c '\"step\":40,\"val_corr_mean' " DIR "/m/member-2.st.log.jsonl", 0) == 0 && atoi(out) == 1);
+    CHECK(run("grep -c '\"member_opts\":.*--weight-decay 0.05  --eval-every 40' " DIR "/m/manifest.json", 0) == 0 &&
+          atoi(out) == 1);
     /* selection: the 6 newest train eras (35..40) */
     const char *sel = strstr(summary, "\"selection\"");
     CHECK(sel && cli_json_number(sel, "first_era") == 35 && cli_json_number(sel, "last_era") == 40);
@@ -148,6 +153,8 @@ int main(void) {
     CHECK(run(EF_CLI " train " DATA "--time-budget 1 --target a --targets b=1 --out " DIR "/u", 0) == 2);
     CHECK(run(EF_CLI " train " DATA SHAPE "--holdout-eras 39 --time-budget 0.05 --out " DIR "/u", 1) == 2);
     CHECK(strstr(out, "leave no train eras") != NULL);
+    CHECK(run(EF_CLI " train " DATA SHAPE "--member-opts '--feature-dropout 2' --time-budget 0.05 --out " DIR "/u2", 1) == 2);
+    CHECK(strstr(out, "--feature-dropout") != NULL);
     CHECK(run(EF_CLI " evaluate --model " DIR "/m/member-1.st --data " DIR "/validation.parquet", 0) == 2);
     TEST_MAIN_END;
 }
