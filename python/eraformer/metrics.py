@@ -126,15 +126,40 @@ def _era_groups(era, n):
     if e.dtype.kind == "f" and np.isnan(e).any():
         raise ValueError("era: contains NaN")
     if e.dtype.kind == "O":
-        if any(v is None or (isinstance(v, float) and v != v) for v in e):
-            raise ValueError("era: contains missing labels (None/NaN)")
-    try:
-        labels, inverse = np.unique(e, return_inverse=True)
+        # strings from pandas or read_parquet: factorize by hashing (sorting a million Python
+        # objects is slow), then sort the few distinct labels
+        if _pd is not None:
+            codes, uniq = _pd.factorize(e)
+            if n and codes.min() < 0:
+                raise ValueError("era: contains missing labels (None/NaN)")
+            uniq = list(uniq)
+        else:
+            index = {}
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in e.tolist()),
+                                dtype=np.intp, count=n)
+            uniq = list(index)
+            if any(v is None or (isinstance(v, float) and v != v) for v in uniq):
+                raise ValueError("era: contains missing labels (None/NaN)")
+        try:
+            rank = sorted(range(len(uniq)), key=uniq.__getitem__)
+        except TypeError as ex:
+            raise TypeError(f"era: labels cannot be sorted ({ex})") from None
+        pos = np.empty(len(uniq), dtype=np.intp)
+        pos[rank] = np.arange(len(uniq))
+        codes = pos[codes]
+        labels = np.empty(len(uniq), dtype=object)
+        labels[:] = [uniq[i] for i in rank]
+        order = np.argsort(codes, kind="stable")
+        starts = np.cumsum(np.bincount(codes, minlength=len(uniq)))[:-1]
+        return labels, np.split(order, starts)
+    try:  # one stable sort: eras in label order (numpy.unique's), rows in their order
+        order = np.argsort(e, kind="stable")
     except TypeError as ex:
         raise TypeError(f"era: labels cannot be sorted ({ex})") from None
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.cumsum(np.bincount(inverse, minlength=len(labels)))[:-1]
-    return labels, np.split(order, bounds)
+    sorted_e = e[order]
+    starts = np.flatnonzero(np.r_[True, sorted_e[1:] != sorted_e[:-1]]) if n else \
+        np.zeros(0, dtype=np.intp)
+    return sorted_e[starts], np.split(order, starts[1:])
 
 
 def _opts(target_pow15=True, top_bottom=None, max_filtered_ratio=0.2):
@@ -229,14 +254,15 @@ def _score(name, pred, per_row, inputs, era, fn):
     pandas_out = labels is not None or any(_is_pandas(x) for x in inputs)
 
     def one(rows):
+        """rows: None (all rows) or a slice of the era-sorted arrays."""
         vals = []
         for j in range(P.shape[1]):
             if rows is None:
                 vals.append(fn(np.ascontiguousarray(P[:, j]), *per_row))
                 continue
-            args = [np.ascontiguousarray(a[rows]) for a in per_row]
+            args = [a[rows] for a in per_row_sorted]   # contiguous slices: no copy
             try:
-                vals.append(fn(np.ascontiguousarray(P[rows, j]), *args))
+                vals.append(fn(Pt_sorted[j, rows], *args))
             except _lib.Error as e:  # this era cannot be scored: NaN, as the C driver does
                 if e.code != _lib.EF_ERR_INVALID:
                     raise
@@ -254,8 +280,13 @@ def _score(name, pred, per_row, inputs, era, fn):
         return np.asarray(vals, dtype=np.float64)
 
     era_labels, groups = _era_groups(era, P.shape[0])
-    table = np.array([one(rows) for rows in groups], dtype=np.float64).reshape(
-        len(groups), P.shape[1])
+    # gather the rows once in era order; each era is then a contiguous slice
+    order = np.concatenate(groups) if groups else np.zeros(0, dtype=np.intp)
+    Pt_sorted = np.ascontiguousarray(P[order].T)                     # (k, n)
+    per_row_sorted = [np.ascontiguousarray(a[order]) for a in per_row]
+    bounds = np.cumsum([0] + [len(g) for g in groups])
+    table = np.array([one(slice(bounds[e], bounds[e + 1])) for e in range(len(groups))],
+                     dtype=np.float64).reshape(len(groups), P.shape[1])
     if pandas_out:
         era_name = getattr(era, "name", None) if _is_pandas(era) else None
         idx = _pd.Index(era_labels, name=era_name if era_name is not None else "era")

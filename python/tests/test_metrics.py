@@ -296,3 +296,20 @@ def test_pandas_misaligned_indexes_are_refused():
     b = pd.Series([0.1, 0.2, 0.3, 0.4], index=["d", "c", "b", "a"])
     with pytest.raises(ValueError, match="index"):
         ef.numerai_corr(a, b)
+
+
+def test_string_eras_with_and_without_pandas(monkeypatch):
+    """Era labels as Python strings (what read_parquet and pandas give): the same groups in the
+    same order through the pandas factorize path and the pure-numpy one."""
+    era, pred, target, meta, F = make_eras(seed=7)
+    as_obj = era.astype(object)
+    ref = ef.numerai_corr(pred, target, era=era)          # numpy unicode labels
+    np.testing.assert_array_equal(ef.numerai_corr(pred, target, era=as_obj), ref)
+    monkeypatch.setattr(ef.metrics, "_pd", None)
+    got = ef.numerai_corr(pred, target, era=as_obj)
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_array_equal(got, ref)
+    with pytest.raises(ValueError):
+        ef.numerai_corr(pred, target, era=np.where(np.arange(len(era)) == 3, None, as_obj))
+    with pytest.raises(TypeError):
+        ef.numerai_corr(pred, target, era=np.where(np.arange(len(era)) == 3, 7, as_obj))
