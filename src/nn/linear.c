@@ -8,8 +8,13 @@
 #include <omp.h>
 #endif
 
-/* OpenBLAS's own pool would fight our OpenMP threads for the cores (see perf.md). */
-static void nn_init_once(void) { openblas_set_num_threads(1); }
+/* OpenBLAS's own pool would fight our OpenMP threads for the cores (see perf.md). Also reads
+ * EF_PAR_MIN (nn_internal.h) here, so that its report comes in a build without OpenMP too,
+ * where the regions' if clauses, hence the threshold functions, are never evaluated. */
+static void nn_init_once(void) {
+    openblas_set_num_threads(1);
+    (void)ef_par_min_flops();
+}
 
 void ef_nn_init(void) {
     /* pthread_once: concurrent first callers run the setting once, and none returns before it

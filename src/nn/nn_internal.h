@@ -97,7 +97,10 @@ long ef_par_multi_count(void);
 /* The chunk kernels are compiled twice (AVX2 and baseline x86-64) and picked at load time.
  * Both evaluate the same IEEE operations in the same order (no FMA contraction in ISO C
  * mode), so they give identical results. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+/* Not under the sanitizers: the ifunc resolvers run during relocation, before their runtime
+ * is initialised, and an instrumented resolver crashes there (ThreadSanitizer: SIGSEGV). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define EF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define EF_CLONES

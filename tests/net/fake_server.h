@@ -40,7 +40,9 @@ typedef struct fake_server {
     atomic_int stop;
     atomic_int active;              /* connection threads alive */
     pthread_mutex_t mu;
-    /* configuration (set before requests, or under mu) */
+    /* configuration: set before fs_start, or with fs_set* (under mu); the connection threads
+     * read it under mu. Files are added under mu and never change once added. The statistics
+     * are written under mu; a test reads them after fs_idle (or with fs_get_int). */
     char public_id[128], secret[128];
     int auth_401;                   /* a wrong key gets HTTP 401 instead of a GraphQL error */
     int round_state;                /* 0 open, 1 closed (times in the past), 2 "not open" error */
@@ -233,26 +235,30 @@ static void fs_graphql(fake_server *s, int fd, fs_req *r) {
     int gqlerr = s->gql_error_next > 0 ? s->gql_error_next-- : 0;
     int echo = s->echo_auth_next > 0 ? s->echo_auth_next-- : 0;
     int stall = s->stall_graphql_next > 0 ? s->stall_graphql_next-- : 0;
+    int auth_401 = s->auth_401, round_state = s->round_state, nfiles = s->nfiles;
+    double stall_s = s->stall_s;
+    char gql_error_msg[sizeof s->gql_error_msg];
+    memcpy(gql_error_msg, s->gql_error_msg, sizeof gql_error_msg);
     pthread_mutex_unlock(&s->mu);
     char expected[300];
     snprintf(expected, sizeof expected, "Token %s$%s", s->public_id, s->secret);
     int needs_auth = strstr(q, "account") || strstr(q, "submission_upload_auth") || strstr(q, "create_submission");
     char buf[8192];
     if (stall) {
-        fs_sleep_ms(s, (long)(s->stall_s * 1000));
+        fs_sleep_ms(s, (long)(stall_s * 1000));
     } else if (fail) {
         fs_respond(s, fd, 500, "text/html", NULL, "<html>oops</html>", 17);
     } else if (malformed) {
         fs_json(s, fd, 200, "{\"data\": {\"listDatasets\": [\"v5.2/tra");
     } else if (gqlerr) {
-        fs_gql_error(s, fd, 200, s->gql_error_msg[0] ? s->gql_error_msg : "something went wrong");
+        fs_gql_error(s, fd, 200, gql_error_msg[0] ? gql_error_msg : "something went wrong");
     } else if (echo) {
         snprintf(buf, sizeof buf, "bad request, you sent Authorization: %s", r->auth);
         fs_gql_error(s, fd, 200, buf);
     } else if (needs_auth && !r->auth[0]) {
         fs_gql_error(s, fd, 200, "You must be authenticated to perform this action");
     } else if (needs_auth && strcmp(r->auth, expected) != 0) {
-        if (s->auth_401) fs_gql_error(s, fd, 401, "Invalid token");
+        if (auth_401) fs_gql_error(s, fd, 401, "Invalid token");
         else fs_gql_error(s, fd, 200, "Your session is invalid or has expired.");
     } else if (strstr(q, "listDatasets(")) {
         const cJSON *round = cJSON_GetObjectItemCaseSensitive(vars, "round");
@@ -264,7 +270,7 @@ static void fs_graphql(fake_server *s, int fd, fs_req *r) {
         else {
             cJSON *root = cJSON_CreateObject(), *d = cJSON_AddObjectToObject(root, "data");
             cJSON *list = cJSON_AddArrayToObject(d, "listDatasets");
-            for (int i = 0; i < s->nfiles; i++) cJSON_AddItemToArray(list, cJSON_CreateString(s->files[i].name));
+            for (int i = 0; i < nfiles; i++) cJSON_AddItemToArray(list, cJSON_CreateString(s->files[i].name));
             char *t = cJSON_PrintUnformatted(root);
             fs_json(s, fd, 200, t);
             cJSON_free(t);
@@ -273,7 +279,7 @@ static void fs_graphql(fake_server *s, int fd, fs_req *r) {
     } else if (strstr(q, "dataset(")) {
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(vars, "filename");
         int found = 0;
-        for (int i = 0; i < s->nfiles && cJSON_IsString(fn); i++) found |= !strcmp(s->files[i].name, fn->valuestring);
+        for (int i = 0; i < nfiles && cJSON_IsString(fn); i++) found |= !strcmp(s->files[i].name, fn->valuestring);
         if (!found) fs_gql_error(s, fd, 200, "Dataset not found");
         else {
             snprintf(buf, sizeof buf,
@@ -282,12 +288,12 @@ static void fs_graphql(fake_server *s, int fd, fs_req *r) {
             fs_json(s, fd, 200, buf);
         }
     } else if (strstr(q, "rounds(")) {
-        if (s->round_state == 2) fs_gql_error(s, fd, 200, "Current round not open for submissions");
+        if (round_state == 2) fs_gql_error(s, fd, 200, "Current round not open for submissions");
         else {
             char ot[40], ct[40];
             time_t now = time(NULL);
-            fs_iso(s->round_state == 0 ? now - 86400 : now - 5 * 86400, ot, sizeof ot);
-            fs_iso(s->round_state == 0 ? now + 86400 : now - 3 * 86400, ct, sizeof ct);
+            fs_iso(round_state == 0 ? now - 86400 : now - 5 * 86400, ot, sizeof ot);
+            fs_iso(round_state == 0 ? now + 86400 : now - 3 * 86400, ct, sizeof ct);
             snprintf(buf, sizeof buf,
                      "{\"data\":{\"rounds\":[{\"number\":1234,\"openTime\":\"%s\",\"closeStakingTime\":\"%s\"}]}}", ot, ct);
             fs_json(s, fd, 200, buf);
@@ -346,9 +352,12 @@ static void fs_get(fake_server *s, int fd, fs_req *r) {
     int fail = s->fail_500_get > 0 ? s->fail_500_get-- : 0;
     int drop = s->drop_get_next > 0 ? s->drop_get_next-- : 0;
     int stall = s->stall_get_next > 0 ? s->stall_get_next-- : 0;
+    int nfiles = s->nfiles, ignore_range = s->ignore_range;
+    long throttle_bps = s->throttle_bps;
+    double stall_s = s->stall_s;
     pthread_mutex_unlock(&s->mu);
     const fs_file *f = NULL;
-    for (int i = 0; i < s->nfiles; i++)
+    for (int i = 0; i < nfiles; i++)
         if (!strcmp(s->files[i].name, path)) f = &s->files[i];
     if (!q || !strstr(q + 1, "X-Amz-Signature=presignedSIG123")) {
         fs_respond(s, fd, 403, "application/xml", NULL, "<Error>AccessDenied</Error>", 27);
@@ -365,7 +374,7 @@ static void fs_get(fake_server *s, int fd, fs_req *r) {
     size_t start = 0, stop = f->len;   /* [start, stop) */
     int partial = 0;
     char extra[256] = "Accept-Ranges: bytes\r\n";
-    if (r->range[0] && !s->ignore_range) {
+    if (r->range[0] && !ignore_range) {
         long a = -1, b = -1;
         int k = sscanf(r->range, "bytes=%ld-%ld", &a, &b);
         if (k >= 1 && a >= 0) {
@@ -377,7 +386,9 @@ static void fs_get(fake_server *s, int fd, fs_req *r) {
             start = (size_t)a;
             if (k == 2 && b >= a && (size_t)b < f->len) stop = (size_t)b + 1;
             partial = 1;
+            pthread_mutex_lock(&s->mu);
             s->last_range_start = a;
+            pthread_mutex_unlock(&s->mu);
             snprintf(extra, sizeof extra, "Content-Range: bytes %zu-%zu/%zu\r\n", start, stop - 1, f->len);
         }
     }
@@ -388,14 +399,14 @@ static void fs_get(fake_server *s, int fd, fs_req *r) {
                      partial ? "Partial Content" : "OK", len, extra);
     if (fs_send(s, fd, head, (size_t)h)) return;
     size_t limit = (drop || stall) ? len / 2 : len;
-    size_t chunk = s->throttle_bps > 0 ? (size_t)(s->throttle_bps / 20 + 1) : 65536;
+    size_t chunk = throttle_bps > 0 ? (size_t)(throttle_bps / 20 + 1) : 65536;
     for (size_t off = 0; off < limit && !atomic_load(&s->stop);) {
         size_t m = limit - off < chunk ? limit - off : chunk;
         if (fs_send(s, fd, f->data + start + off, m)) return;
         off += m;
-        if (s->throttle_bps > 0) fs_sleep_ms(s, 50);
+        if (throttle_bps > 0) fs_sleep_ms(s, 50);
     }
-    if (stall) fs_sleep_ms(s, (long)(s->stall_s * 1000));
+    if (stall) fs_sleep_ms(s, (long)(stall_s * 1000));
 }
 
 static void fs_put(fake_server *s, int fd, fs_req *r) {
@@ -520,12 +531,16 @@ static FS_UNUSED void fs_stop(fake_server *s) {
     pthread_mutex_destroy(&s->mu);
 }
 
-/* Adds a served file with deterministic pseudo-random content of len bytes. */
+/* Adds a served file with deterministic pseudo-random content of len bytes (the server may
+ * be running: the file is published under mu). */
 static FS_UNUSED const fs_file *fs_add_file(fake_server *s, const char *name, size_t len, unsigned seed) {
-    if (s->nfiles == FS_MAX_FILES) return NULL;
-    fs_file *f = &s->files[s->nfiles];
-    f->data = malloc(len ? len : 1);
-    if (!f->data) return NULL;
+    pthread_mutex_lock(&s->mu);
+    fs_file *f = s->nfiles < FS_MAX_FILES ? &s->files[s->nfiles] : NULL;
+    if (f && !(f->data = malloc(len ? len : 1))) f = NULL;
+    if (!f) {
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
     uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < len; i++) {
         x ^= x << 13;
@@ -536,6 +551,7 @@ static FS_UNUSED const fs_file *fs_add_file(fake_server *s, const char *name, si
     f->len = len;
     snprintf(f->name, sizeof f->name, "%s", name);
     s->nfiles++;
+    pthread_mutex_unlock(&s->mu);
     return f;
 }
 
@@ -562,6 +578,45 @@ static FS_UNUSED int fs_get_int(fake_server *s, const int *field) {
     int v = *field;
     pthread_mutex_unlock(&s->mu);
     return v;
+}
+
+static FS_UNUSED long fs_get_long(fake_server *s, const long *field) {
+    pthread_mutex_lock(&s->mu);
+    long v = *field;
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+static FS_UNUSED void fs_set_long(fake_server *s, long *field, long value) {
+    pthread_mutex_lock(&s->mu);
+    *field = value;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static FS_UNUSED void fs_set_double(fake_server *s, double *field, double value) {
+    pthread_mutex_lock(&s->mu);
+    *field = value;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static FS_UNUSED void fs_set_error_msg(fake_server *s, const char *msg) {
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->gql_error_msg, sizeof s->gql_error_msg, "%s", msg);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits (up to 10 s) until no connection thread is running, then takes mu once: everything the
+ * finished connections wrote (statistics, uploads) happens before the caller's next plain
+ * reads of them. A client's call returns once it has its response, which can be before the
+ * server's thread has finished. Returns 0, or -1 on the timeout. */
+static FS_UNUSED int fs_idle(fake_server *s) {
+    for (int i = 0; i < 1000 && atomic_load(&s->active) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_unlock(&s->mu);
+    return atomic_load(&s->active) > 0 ? -1 : 0;
 }
 
 #endif

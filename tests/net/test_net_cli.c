@@ -49,6 +49,7 @@ static int run(const char *env, const char *args) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "cd %s && %s %s %s >stdout.txt 2>stderr.txt", WORK, env ? env : "", EF_CLI, args);
     int st = system(cmd);
+    fs_idle(&srv);   /* the server's threads are done: the test may read its statistics */
     slurp(WORK "/stdout.txt", out, sizeof out);
     slurp(WORK "/stderr.txt", errout, sizeof errout);
     keep_output();
@@ -95,10 +96,10 @@ static void test_datasets_and_round(void) {
     CHECKF(!strcmp(out, "v5.2/train.parquet\nv5.2/features.json\nv5.2/live.parquet\n"), "%s", out);
     CHECK(run(NULL, "datasets --round 500") == 0 && !strcmp(out, "v4.3/train_int8.parquet\nv4.3/live_int8.parquet\n"));
     /* 500s are retried (logged at -v) */
-    int before = srv.n_graphql;
+    int before = fs_get_int(&srv, &srv.n_graphql);
     fs_set(&srv, &srv.fail_500_graphql, 2);
     CHECK(run(NULL, "datasets -v " FAST) == 0);
-    CHECK(srv.n_graphql == before + 3);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 3);
     CHECKF(strstr(errout, "HTTP 500") && strstr(errout, "retry 1/3") && strstr(errout, "retry 2/3"), "%s", errout);
     CHECK(strstr(out, "v5.2/train.parquet") != NULL);
     /* persistent 500s: bounded, exit 1 with a hint */
@@ -108,26 +109,26 @@ static void test_datasets_and_round(void) {
     fs_set(&srv, &srv.fail_500_graphql, 0);
     CHECK(out[0] == 0);
     /* malformed JSON and GraphQL errors: exit 1, not retried, message shown */
-    before = srv.n_graphql;
+    before = fs_get_int(&srv, &srv.n_graphql);
     fs_set(&srv, &srv.malformed_next, 1);
     CHECK(run(NULL, "datasets " FAST) == 1 && strstr(errout, "malformed JSON"));
-    snprintf(srv.gql_error_msg, sizeof srv.gql_error_msg, "Round 99999 does not exist");
+    fs_set_error_msg(&srv, "Round 99999 does not exist");
     fs_set(&srv, &srv.gql_error_next, 1);
     CHECK(run(NULL, "datasets " FAST) == 1 && strstr(errout, "Round 99999 does not exist"));
-    CHECK(srv.n_graphql == before + 2);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 2);
     /* a stalled API request times out and is retried */
-    srv.stall_s = 5;
+    fs_set_double(&srv, &srv.stall_s, 5);
     fs_set(&srv, &srv.stall_graphql_next, 1);
     CHECK(run(NULL, "datasets -v --timeout 1 " FAST) == 0);
     CHECKF(strstr(errout, "imeout") && strstr(errout, "retry 1/3"), "%s", errout);
 
     CHECK(run(NULL, "round") == 0);
     CHECKF(strstr(out, "round: 1234\nopen: yes\n") && strstr(out, "close_staking_time: "), "%s", out);
-    srv.round_state = 1;
+    fs_set(&srv, &srv.round_state, 1);
     CHECK(run(NULL, "round") == 0 && strstr(out, "round: 1234\nopen: no\n"));
-    srv.round_state = 2;
+    fs_set(&srv, &srv.round_state, 2);
     CHECK(run(NULL, "round") == 0 && !strcmp(out, "round: none\nopen: no\n"));
-    srv.round_state = 0;
+    fs_set(&srv, &srv.round_state, 0);
 }
 
 static void test_models_and_keys(void) {
@@ -141,15 +142,15 @@ static void test_models_and_keys(void) {
     CHECK(run("NUMERAI_PUBLIC_ID=" PUB, "models") == 1 && strstr(errout, "NUMERAI_SECRET_KEY is set") == NULL &&
           strstr(errout, "NUMERAI_PUBLIC_ID is set but NUMERAI_SECRET_KEY is not"));
     /* wrong key, as a GraphQL error and as HTTP 401: exit 1, not retried */
-    int before = srv.n_graphql;
+    int before = fs_get_int(&srv, &srv.n_graphql);
     CHECK(run("NUMERAI_PUBLIC_ID=" PUB " NUMERAI_SECRET_KEY=wrong_key_123456", "models -vvv " FAST) == 1);
     CHECKF(strstr(errout, "session is invalid") && strstr(errout, "HINT"), "%s", errout);
     CHECK(strstr(errout, "wrong_key_123456") == NULL);
-    srv.auth_401 = 1;
+    fs_set(&srv, &srv.auth_401, 1);
     CHECK(run("NUMERAI_PUBLIC_ID=" PUB " NUMERAI_SECRET_KEY=wrong_key_123456", "models -vvv " FAST) == 1);
     CHECKF(strstr(errout, "Invalid token") && !strstr(errout, "wrong_key_123456"), "%s", errout);
-    srv.auth_401 = 0;
-    CHECK(srv.n_graphql == before + 2);
+    fs_set(&srv, &srv.auth_401, 0);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 2);
     /* credentials files: refused when group/world readable, used at 0600 */
     write_text(WORK "/creds", "public_id = " PUB "\nsecret_key = " SECRET "\n");
     chmod(WORK "/creds", 0644);
@@ -192,9 +193,9 @@ static void test_download(void) {
     /* a connection dropped mid-body: retried with Range, identical */
     unlink(WORK "/data/v5.2/train.parquet");
     fs_set(&srv, &srv.drop_get_next, 1);
-    int ranges = srv.n_range_get;
+    int ranges = fs_get_int(&srv, &srv.n_range_get);
     CHECK(run(NULL, "download v5.2/train.parquet --dest data -v " FAST) == 0);
-    CHECK(srv.n_range_get == ranges + 1 && strstr(errout, "retry 1/3"));
+    CHECK(fs_get_int(&srv, &srv.n_range_get) == ranges + 1 && strstr(errout, "retry 1/3"));
     CHECK(fs_file_equals(WORK "/data/v5.2/train.parquet", train));
     /* persistent 500s on the file: exit 1, nothing at the final name */
     unlink(WORK "/data/v5.2/train.parquet");
@@ -207,7 +208,7 @@ static void test_download(void) {
 
     /* killed mid-download, then resumed: the server sends slowly, the test kills the CLI once
      * the .temp has data, and the rerun continues from there */
-    srv.throttle_bps = 1000000;
+    fs_set_long(&srv, &srv.throttle_bps, 1000000);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "cd %s && exec %s download v5.2/train.parquet --dest data >/dev/null 2>&1", WORK, EF_CLI);
     pid_t pid = fork();
@@ -224,16 +225,16 @@ static void test_download(void) {
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
-    srv.throttle_bps = 0;
+    fs_set_long(&srv, &srv.throttle_bps, 0);
     partial = file_size(WORK "/data/v5.2/train.parquet.temp");
     CHECKF(partial > 0 && partial < (long)train->len, "partial = %ld", partial);
     CHECK(file_size(WORK "/data/v5.2/train.parquet") == -1);   /* nothing at the final name */
-    ranges = srv.n_range_get;
+    ranges = fs_get_int(&srv, &srv.n_range_get);
     CHECK(run(NULL, "download v5.2/train.parquet --dest data") == 0);
     char expect[64];
     snprintf(expect, sizeof expect, "resumed at byte %ld", partial);
     CHECKF(strstr(errout, expect) != NULL, "%s", errout);
-    CHECK(srv.n_range_get == ranges + 1 && srv.last_range_start == partial);
+    CHECK(fs_get_int(&srv, &srv.n_range_get) == ranges + 1 && fs_get_long(&srv, &srv.last_range_start) == partial);
     CHECK(fs_file_equals(WORK "/data/v5.2/train.parquet", train));
     CHECK(file_size(WORK "/data/v5.2/train.parquet.temp") == -1);
     /* at -vvv with keys in the environment */
@@ -250,16 +251,18 @@ static void test_submit(void) {
     }
     write_text(WORK "/live.csv", live);
     write_text(WORK "/preds.csv", good);
-    int puts0 = srv.n_put;
+    int puts0 = fs_get_int(&srv, &srv.n_put);
     CHECK(run(KEYS, "submit preds.csv --model alpha_model --live live.csv -v") == 0);
     CHECKF(!strcmp(out, "sub-0001-5e6f\n"), "out=%s err=%s", out, errout);
-    CHECK(srv.n_put == puts0 + 1 && srv.uploaded_len == strlen(good) && !memcmp(srv.uploaded, good, strlen(good)));
+    CHECK(fs_idle(&srv) == 0);
+    CHECK(fs_get_int(&srv, &srv.n_put) == puts0 + 1 && srv.uploaded_len == strlen(good) && !memcmp(srv.uploaded, good, strlen(good)));
+    CHECK(fs_idle(&srv) == 0);
     CHECK(!strcmp(srv.upload_filename, "a1b2c3d4-0000-4000-8000-000000000002/preds.csv"));
     CHECK(strstr(errout, "covers all 100 live ids") || strstr(errout, "100 rows cover all 100"));
     /* by id, with a 500 on the upload (retried) */
     fs_set(&srv, &srv.fail_500_put, 1);
     CHECK(run(KEYS, "submit preds.csv --model a1b2c3d4-0000-4000-8000-000000000001 --live live.csv " FAST) == 0);
-    CHECK(!strcmp(out, "sub-0002-5e6f\n") && srv.n_put == puts0 + 3);
+    CHECK(!strcmp(out, "sub-0002-5e6f\n") && fs_get_int(&srv, &srv.n_put) == puts0 + 3);
     /* invalid files: exit 1, the reason, nothing uploaded */
     const char *bad[] = {
         "id,pred\nn000000000000000,0.5\n",                                   /* header */
@@ -278,7 +281,7 @@ static void test_submit(void) {
     /* a file missing live ids */
     write_text(WORK "/bad.csv", "id,prediction\nn000000000000000,0.1\nn000000000000001,0.9\n");
     CHECK(run(KEYS, "submit bad.csv --model alpha_model --live live.csv") == 1 && strstr(errout, "missing"));
-    CHECK(srv.n_put == puts0 + 3);
+    CHECK(fs_get_int(&srv, &srv.n_put) == puts0 + 3);
     /* an unknown model: the account's names as a hint */
     CHECK(run(KEYS, "submit preds.csv --model gamma --live live.csv") == 1);
     CHECKF(strstr(errout, "gamma") && strstr(errout, "alpha_model, beta_model"), "%s", errout);

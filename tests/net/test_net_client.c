@@ -54,6 +54,7 @@ static void test_calls(void) {
     CHECK(ef_net_list_datasets(n, 500, &names, &count, &err) == EF_OK);
     CHECK(count == 2 && !strcmp(names[0], "v4.3/train_int8.parquet"));
     ef_net_strings_free(names, count);
+    CHECK(fs_idle(&srv) == 0);
     CHECK(strstr(srv.last_query, "listDatasets(round: $round tournament: $tournament)") != NULL);
 
     char *url = NULL;
@@ -97,23 +98,25 @@ static void test_calls(void) {
                                         &err) == EF_OK);
     CHECK(fname && !strcmp(fname, "a1b2c3d4-0000-4000-8000-000000000001/preds.csv"));
     CHECKF(ef_net_put_file(n, put_url, csv, &err) == EF_OK, "%s", err.msg);
+    CHECK(fs_idle(&srv) == 0);
     CHECK(srv.uploaded_len == 30 && !memcmp(srv.uploaded, "id,prediction\nn1,0.25\nn2,0.75\n", 30));
-    CHECK(srv.upload_had_content_type == 0);
+    CHECK(fs_get_int(&srv, &srv.upload_had_content_type) == 0);
     CHECK(ef_net_create_submission(n, fname, "a1b2c3d4-0000-4000-8000-000000000001", NULL, 0, &sid, &err) == EF_OK);
     CHECK(sid && !strcmp(sid, "sub-0001-5e6f"));
+    CHECK(fs_idle(&srv) == 0);
     CHECK(strstr(srv.last_query, "source: \"numerapi\"") != NULL);
     ef_free(sid);
     /* a PUT that fails with 500 once is retried */
     fs_set(&srv, &srv.fail_500_put, 1);
-    int puts0 = srv.n_put;
+    int puts0 = fs_get_int(&srv, &srv.n_put);
     CHECKF(ef_net_put_file(n, put_url, csv, &err) == EF_OK, "%s", err.msg);
-    CHECK(srv.n_put == puts0 + 2);
+    CHECK(fs_get_int(&srv, &srv.n_put) == puts0 + 2);
     /* a bad signature is a 403: not retried */
     char bad_url[256];
     snprintf(bad_url, sizeof bad_url, "http://127.0.0.1:%d/upload/sub.csv?X-Amz-Signature=wrong", srv.port);
-    puts0 = srv.n_put;
+    puts0 = fs_get_int(&srv, &srv.n_put);
     CHECK(ef_net_put_file(n, bad_url, csv, &err) == EF_ERR_AUTH);
-    CHECK(srv.n_put == puts0 + 1);
+    CHECK(fs_get_int(&srv, &srv.n_put) == puts0 + 1);
     CHECK(strstr(err.msg, "403") != NULL && strstr(err.msg, "wrong") == NULL);
     ef_free(fname);
     ef_free(put_url);
@@ -129,46 +132,46 @@ static void test_faults(void) {
     char **names = NULL;
     size_t count = 0;
     /* two 500s, then success: three requests */
-    int before = srv.n_graphql;
+    int before = fs_get_int(&srv, &srv.n_graphql);
     fs_set(&srv, &srv.fail_500_graphql, 2);
     CHECK(ef_net_list_datasets(n, 0, &names, &count, &err) == EF_OK && count == 2);
     ef_net_strings_free(names, count);
-    CHECK(srv.n_graphql == before + 3);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 3);
     CHECK(strstr(logbuf, "retry 1/3") && strstr(logbuf, "retry 2/3") && strstr(logbuf, "HTTP 500"));
     /* persistent 500s: 1 + 3 attempts, then a clear failure */
-    before = srv.n_graphql;
+    before = fs_get_int(&srv, &srv.n_graphql);
     fs_set(&srv, &srv.fail_500_graphql, 100);
     CHECK(ef_net_list_datasets(n, 0, &names, &count, &err) == EF_ERR_NET);
-    CHECK(srv.n_graphql == before + 4);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 4);
     CHECKF(strstr(err.msg, "HTTP 500") && strstr(err.msg, "4 attempts"), "%s", err.msg);
     fs_set(&srv, &srv.fail_500_graphql, 0);
     /* GraphQL errors and malformed JSON are not retried */
-    before = srv.n_graphql;
-    snprintf(srv.gql_error_msg, sizeof srv.gql_error_msg, "Invalid round \x1b[31mnumber");
+    before = fs_get_int(&srv, &srv.n_graphql);
+    fs_set_error_msg(&srv, "Invalid round \x1b[31mnumber");
     fs_set(&srv, &srv.gql_error_next, 1);
     CHECK(ef_net_list_datasets(n, 0, &names, &count, &err) == EF_ERR_API);
     CHECKF(strstr(err.msg, "Invalid round") && !strchr(err.msg, '\x1b'), "%s", err.msg);
-    CHECK(srv.n_graphql == before + 1);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 1);
     fs_set(&srv, &srv.malformed_next, 1);
     CHECK(ef_net_list_datasets(n, 0, &names, &count, &err) == EF_ERR_API);
     CHECKF(strstr(err.msg, "malformed JSON") != NULL, "%s", err.msg);
-    CHECK(srv.n_graphql == before + 2);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 2);
     /* a stalled response hits the low-speed timeout and is retried */
     logbuf[0] = 0;
-    srv.stall_s = 4;
+    fs_set_double(&srv, &srv.stall_s, 4);
     fs_set(&srv, &srv.stall_graphql_next, 1);
     CHECK(ef_net_list_datasets(n, 0, &names, &count, &err) == EF_OK && count == 2);
     ef_net_strings_free(names, count);
-    CHECK(srv.n_graphql == before + 4);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 4);
     CHECKF(strstr(logbuf, "Timeout") != NULL || strstr(logbuf, "timed out") != NULL, "%s", logbuf);
     ef_net_destroy(n);
 
     /* retries disabled: a 500 fails at once */
     n = client(PUB, SECRET, -1);
-    before = srv.n_graphql;
+    before = fs_get_int(&srv, &srv.n_graphql);
     fs_set(&srv, &srv.fail_500_graphql, 1);
     CHECK(ef_net_list_datasets(n, 0, &names, &count, &err) == EF_ERR_NET);
-    CHECK(srv.n_graphql == before + 1);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 1);
     ef_net_destroy(n);
 
     /* connection refused (a port nobody listens on) is retried, bounded, and then fails */
@@ -214,14 +217,14 @@ static void test_auth_and_secrets(void) {
     /* a wrong key: GraphQL auth error, then HTTP 401; neither retried */
     const char *wrong = "WRONGSECRET_abcdefgh";
     n = client(PUB, wrong, 3);
-    int before = srv.n_graphql;
+    int before = fs_get_int(&srv, &srv.n_graphql);
     CHECK(ef_net_models(n, &m, &count, &err) == EF_ERR_AUTH);
     CHECKF(strstr(err.msg, "session is invalid") != NULL, "%s", err.msg);
-    srv.auth_401 = 1;
+    fs_set(&srv, &srv.auth_401, 1);
     CHECK(ef_net_models(n, &m, &count, &err) == EF_ERR_AUTH);
     CHECKF(strstr(err.msg, "Invalid token") != NULL, "%s", err.msg);
-    srv.auth_401 = 0;
-    CHECK(srv.n_graphql == before + 2);
+    fs_set(&srv, &srv.auth_401, 0);
+    CHECK(fs_get_int(&srv, &srv.n_graphql) == before + 2);
     CHECK(strstr(err.msg, wrong) == NULL);
     ef_net_destroy(n);
 

@@ -77,9 +77,9 @@ static void test_download(void) {
     CHECK(progress_calls > 0 && last_have == f->len && last_total == f->len);
 
     /* complete already: skipped without writing */
-    int gets = srv.n_get;
+    int gets = fs_get_int(&srv, &srv.n_get);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK && res == EF_NET_ALREADY_COMPLETE);
-    CHECK(srv.n_get == gets + 1 && fs_file_equals(dest, f) && !exists(temp));
+    CHECK(fs_get_int(&srv, &srv.n_get) == gets + 1 && fs_file_equals(dest, f) && !exists(temp));
 
     /* dest with the wrong size: fetched again, replaced only when complete */
     write_bytes(dest, "old", 3);
@@ -89,34 +89,35 @@ static void test_download(void) {
     /* a partial .temp is resumed with Range */
     unlink(dest);
     write_bytes(temp, f->data, 300000);
-    int ranges = srv.n_range_get;
+    int ranges = fs_get_int(&srv, &srv.n_range_get);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK && res == EF_NET_DOWNLOADED);
-    CHECK(from == 300000 && srv.n_range_get == ranges + 1 && !strcmp(srv.last_range, "bytes=300000-"));
+    CHECK(fs_idle(&srv) == 0);
+    CHECK(from == 300000 && fs_get_int(&srv, &srv.n_range_get) == ranges + 1 && !strcmp(srv.last_range, "bytes=300000-"));
     CHECK(fs_file_equals(dest, f) && !exists(temp));
 
     /* a connection dropped mid-body: retried from where it stopped */
     unlink(dest);
     fs_set(&srv, &srv.drop_get_next, 1);
-    ranges = srv.n_range_get;
-    gets = srv.n_get;
+    ranges = fs_get_int(&srv, &srv.n_range_get);
+    gets = fs_get_int(&srv, &srv.n_get);
     CHECKF(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK, "%s", err.msg);
-    CHECK(from == 0 && srv.n_get == gets + 2 && srv.n_range_get == ranges + 1);
-    CHECK(srv.last_range_start == (long)(f->len / 2));
+    CHECK(from == 0 && fs_get_int(&srv, &srv.n_get) == gets + 2 && fs_get_int(&srv, &srv.n_range_get) == ranges + 1);
+    CHECK(fs_get_long(&srv, &srv.last_range_start) == (long)(f->len / 2));
     CHECK(fs_file_equals(dest, f) && !exists(temp));
 
     /* 500 first, then success */
     unlink(dest);
     fs_set(&srv, &srv.fail_500_get, 2);
-    gets = srv.n_get;
+    gets = fs_get_int(&srv, &srv.n_get);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK);
-    CHECK(srv.n_get == gets + 3 && fs_file_equals(dest, f));
+    CHECK(fs_get_int(&srv, &srv.n_get) == gets + 3 && fs_file_equals(dest, f));
 
     /* a server that ignores Range: the .temp is rewritten from the start */
     unlink(dest);
     write_bytes(temp, "garbage-garbage", 15);
-    srv.ignore_range = 1;
+    fs_set(&srv, &srv.ignore_range, 1);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, &from, &err) == EF_OK);
-    srv.ignore_range = 0;
+    fs_set(&srv, &srv.ignore_range, 0);
     CHECK(from == 15 && fs_file_equals(dest, f) && !exists(temp));
 
     /* a complete .temp that was never renamed (killed at the end): 416, then renamed */
@@ -136,10 +137,10 @@ static void test_download(void) {
     /* errors that are not retried */
     char bad[512];
     snprintf(bad, sizeof bad, "http://127.0.0.1:%d/files/nope.bin?X-Amz-Signature=presignedSIG123", srv.port);
-    gets = srv.n_get;
+    gets = fs_get_int(&srv, &srv.n_get);
     CHECK(ef_net_download(n, bad, "net_dl_test/nope.bin", NULL, NULL, &res, NULL, &err) == EF_ERR_NET);
     CHECKF(strstr(err.msg, "404") && strstr(err.msg, "?<redacted>") && !strstr(err.msg, "presignedSIG"), "%s", err.msg);
-    CHECK(srv.n_get == gets + 1 && !exists("net_dl_test/nope.bin") && !exists("net_dl_test/nope.bin.temp"));
+    CHECK(fs_get_int(&srv, &srv.n_get) == gets + 1 && !exists("net_dl_test/nope.bin") && !exists("net_dl_test/nope.bin.temp"));
     snprintf(bad, sizeof bad, "http://127.0.0.1:%d/files/%s?X-Amz-Signature=expired", srv.port, f->name);
     CHECK(ef_net_download(n, bad, "net_dl_test/x.bin", NULL, NULL, &res, NULL, &err) == EF_ERR_AUTH);
     CHECK(strstr(err.msg, "403") != NULL);
@@ -157,11 +158,11 @@ static void test_stall_and_persistent_drop(void) {
     snprintf(temp, sizeof temp, "%s.temp", dest);
     char *url = url_of(n, f->name);
     ef_net_download_result res;
-    srv.stall_s = 15;
+    fs_set_double(&srv, &srv.stall_s, 15);
     fs_set(&srv, &srv.stall_get_next, 1);
-    int gets = srv.n_get;
+    int gets = fs_get_int(&srv, &srv.n_get);
     CHECKF(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_OK, "%s", err.msg);
-    CHECK(srv.n_get == gets + 2 && srv.last_range_start == (long)(f->len / 2));
+    CHECK(fs_get_int(&srv, &srv.n_get) == gets + 2 && fs_get_long(&srv, &srv.last_range_start) == (long)(f->len / 2));
     CHECK(fs_file_equals(dest, f) && !exists(temp));
     ef_net_destroy(n);
 
@@ -169,10 +170,10 @@ static void test_stall_and_persistent_drop(void) {
     unlink(dest);
     n = client(2, 1);
     fs_set(&srv, &srv.drop_get_next, 1000);
-    gets = srv.n_get;
+    gets = fs_get_int(&srv, &srv.n_get);
     CHECK(ef_net_download(n, url, dest, NULL, NULL, &res, NULL, &err) == EF_ERR_NET);
     CHECKF(strstr(err.msg, "run the command again to resume") != NULL, "%s", err.msg);
-    CHECK(srv.n_get - gets < 60);
+    CHECK(fs_get_int(&srv, &srv.n_get) - gets < 60);
     CHECK(!exists(dest) && exists(temp));
     fs_set(&srv, &srv.drop_get_next, 0);
     /* ... and the next run completes it */
