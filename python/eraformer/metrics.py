@@ -48,9 +48,20 @@ def _common_index(*objs):
     return index
 
 
+def _pandas_to_numpy(x):
+    """Plain numpy values; nullable numeric columns (Float64, Int64 with pd.NA) become float64
+    with NaN for NA."""
+    dtypes = [x.dtype] if isinstance(x, _pd.Series) else list(x.dtypes)
+    nullable = any(isinstance(d, _pd.api.extensions.ExtensionDtype) for d in dtypes)
+    if nullable and all(_pd.api.types.is_numeric_dtype(d) or _pd.api.types.is_bool_dtype(d)
+                        for d in dtypes):
+        return x.to_numpy(dtype=np.float64, na_value=np.nan)
+    return x.to_numpy()
+
+
 def _to_float_array(x, name):
     if _is_pandas(x):
-        x = x.to_numpy()
+        x = _pandas_to_numpy(x)
     try:
         a = np.asarray(x)
     except Exception as e:  # ragged lists and the like

@@ -313,3 +313,14 @@ def test_string_eras_with_and_without_pandas(monkeypatch):
         ef.numerai_corr(pred, target, era=np.where(np.arange(len(era)) == 3, None, as_obj))
     with pytest.raises(TypeError):
         ef.numerai_corr(pred, target, era=np.where(np.arange(len(era)) == 3, 7, as_obj))
+
+
+@needs_pandas
+def test_pandas_nullable_dtypes():
+    _, pred, target, _, F = make_eras(seed=8)
+    ref = ef.numerai_corr(pred, target)
+    t_na = pd.Series(target, dtype="Float64")          # NaN -> pd.NA
+    assert t_na.isna().sum() == np.isnan(target).sum()
+    assert ef.numerai_corr(pd.Series(pred), t_na) == pytest.approx(ref, abs=1e-15)
+    feats = pd.DataFrame(F.astype(np.int64)).astype("Int64")
+    np.testing.assert_allclose(ef.neutralize(pred, feats), ef.neutralize(pred, F), atol=0)
