@@ -249,9 +249,17 @@ ef_status ef_model_load(ef_model **out, const char *path, int max_B, ef_train_st
     }
     ef_model_config cfg;
     if ((s = parse_config(cfgs->valuestring, &cfg, path, err)) != EF_OK) goto done;
-    if ((s = ef_model_create(&m, &cfg, max_B, 0, err)) != EF_OK) goto done;
     const unsigned char *data = (const unsigned char *)buf + 8 + hlen;
     size_t data_len = size - 8 - (size_t)hlen, data_pos = 8 + (size_t)hlen;
+    /* the weights must fit in the file before the model is allocated: a few bytes of header
+     * could otherwise ask for terabytes (found by fuzz_checkpoint) */
+    size_t need = ef_model_config_num_params(&cfg);
+    if (need > data_len / 4) {
+        s = EF_ERR(err, EF_ERR_FORMAT, "%s: the config needs %zu parameters (%zu bytes) but the file holds %zu data bytes"
+                   " after its header", path, need, need * 4, data_len);
+        goto done;
+    }
+    if ((s = ef_model_create(&m, &cfg, max_B, 0, err)) != EF_OK) goto done;
     for (int i = 0; i < EF_NPARAM_TENSORS && s == EF_OK; i++) {
         const ef_param_info *pi = &m->info[i];
         if (!pi->size) continue;

@@ -129,6 +129,16 @@ static void fill_param_table(ef_model *m) {
     m->n_params = off;
 }
 
+size_t ef_model_config_num_params(const ef_model_config *cfg) {
+    ef_model m;
+    memset(&m, 0, sizeof m);
+    m.cfg = *cfg;
+    m.max_T = tokens_per_seq(cfg, cfg->max_points);
+    m.F = 2 * cfg->d_max;
+    fill_param_table(&m);
+    return m.n_params;
+}
+
 static void point(ef_ptrs *p, float *block, const ef_param_info *info) {
     for (int i = 0; i < EF_NPARAM_TENSORS; i++) p->p[i] = block + info[i].offset;
 }

@@ -32,6 +32,9 @@ struct ef_model {
     int have_forward;
 };
 
+/* Parameters of a model with this (checked) config, without creating it. */
+size_t ef_model_config_num_params(const ef_model_config *cfg);
+
 void ef_model_fill_u_row(float *u, const float *x, const uint8_t *mask, int d, int D);
 
 #endif

@@ -137,6 +137,34 @@ static void test_checkpoint(ef_layout layout) {
         }
         ef_free(copy);
     }
+    /* a valid config far larger than the file (16384 x 256 layers: ~3 TB of weights) is refused
+     * from the file size, before anything is allocated (found by fuzz_checkpoint: the loader
+     * allocated the model first, a 14 KB file asking for 48 GB) */
+    {
+        uint64_t hlen = 0;
+        for (int i = 0; i < 8; i++) hlen |= (uint64_t)(unsigned char)buf[i] << (8 * i);
+        const char *from = "\"n_layer\\\":2,\\\"d_model\\\":16,";
+        const char *to = "\"n_layer\\\":256,\\\"d_model\\\":16384,";
+        char *hdr = ef_malloc(hlen + 1), *big = ef_malloc(size + 16);
+        memcpy(hdr, buf + 8, hlen);
+        hdr[hlen] = 0;
+        char *hit = strstr(hdr, from);
+        CHECKF(hit != NULL, "pattern %s not in header", from);
+        if (hit) {
+            size_t pre = (size_t)(hit - hdr), nh = hlen - strlen(from) + strlen(to);
+            for (int i = 0; i < 8; i++) big[i] = (char)(nh >> (8 * i));
+            memcpy(big + 8, hdr, pre);
+            memcpy(big + 8 + pre, to, strlen(to));
+            memcpy(big + 8 + pre + strlen(to), hit + strlen(from), hlen - pre - strlen(from));
+            memcpy(big + 8 + nh, buf + 8 + hlen, size - 8 - hlen);
+            ef_file_write_atomic(bad, big, 8 + nh + (size - 8 - hlen), &err);
+            ef_status s = ef_model_load(&b, bad, B, NULL, NULL, &err);
+            CHECKF(s == EF_ERR_FORMAT && strstr(err.msg, bad) && strstr(err.msg, "parameters"), "huge config: status %d msg %s",
+                   s, err.msg);
+        }
+        ef_free(hdr);
+        ef_free(big);
+    }
     /* header length larger than the file */
     char *copy = ef_malloc(size);
     memcpy(copy, buf, size);
