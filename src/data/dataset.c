@@ -104,15 +104,26 @@ int ef_data_row_kept(const ef_load_options *o, int era_num, int dtype, float req
 }
 
 /* rows sorted by (era number, original position) */
+/* Rows are ordered by era number, then by era (two labels may share a number: "0001" and
+ * "001"), then by row: each era's rows are one run, which the rebuild of eras[] needs. */
 typedef struct era_key {
     int num;
+    int32_t era;
     int64_t row;
 } era_key;
 
 static int cmp_key(const void *a, const void *b) {
     const era_key *x = a, *y = b;
     if (x->num != y->num) return x->num < y->num ? -1 : 1;
+    if (x->era != y->era) return x->era < y->era ? -1 : 1;
     return (x->row > y->row) - (x->row < y->row);
+}
+
+/* row r-1 may precede row r: (num, era) does not decrease */
+static int rows_in_order(const ef_dataset *ds, int64_t r) {
+    int32_t a = ds->row_era[r - 1], b = ds->row_era[r];
+    int na = ds->eras[a].num, nb = ds->eras[b].num;
+    return na < nb || (na == nb && a <= b);
 }
 
 /* Applies a permutation in place: new row i = old row perm[i]. */
@@ -173,8 +184,7 @@ ef_status ef_dataset_finish(ef_dataset *ds, ef_error *err) {
     /* eras[] may be unsorted and contain eras without rows; row_era indexes it */
     int ne = ds->n_eras;
     int sorted = 1;
-    for (int64_t r = 1; r < ds->n_rows && sorted; r++)
-        sorted = ds->eras[ds->row_era[r - 1]].num <= ds->eras[ds->row_era[r]].num;
+    for (int64_t r = 1; r < ds->n_rows && sorted; r++) sorted = rows_in_order(ds, r);
     if (!sorted) {
         era_key *k = ef_malloc((size_t)ds->n_rows * sizeof *k);
         int64_t *perm = ef_malloc((size_t)ds->n_rows * sizeof *perm);
@@ -185,6 +195,7 @@ ef_status ef_dataset_finish(ef_dataset *ds, ef_error *err) {
         }
         for (int64_t r = 0; r < ds->n_rows; r++) {
             k[r].num = ds->eras[ds->row_era[r]].num;
+            k[r].era = ds->row_era[r];
             k[r].row = r;
         }
         qsort(k, (size_t)ds->n_rows, sizeof *k, cmp_key);
@@ -194,7 +205,8 @@ ef_status ef_dataset_finish(ef_dataset *ds, ef_error *err) {
         ef_free(perm);
         EF_TRY(st);
     }
-    /* rebuild eras: only those with rows, in row (= numeric) order */
+    /* rebuild eras: only those with rows, in row (= numeric) order; one run per era, so at
+     * most ne entries (two labels of one number interleaved overran ne_eras: fuzz_dataset_csv) */
     ef_era *ne_eras = ef_calloc((size_t)(ne ? ne : 1), sizeof *ne_eras);
     int32_t *remap = ef_malloc((size_t)(ne ? ne : 1) * sizeof *remap);
     if (!ne_eras || !remap) {

@@ -80,9 +80,12 @@ long ef_par_multi_count(void);
 #define EXP_NEG_PARTS(y_in, t_out, p_out)                                                        \
     do {                                                                                         \
         /* min(y, 80) on the bit pattern (monotonic for y >= 0; NaN -> 80): an integer select  \
-         * vectorises where gcc keeps a float compare as a branch */                           \
+         * vectorises where gcc keeps a float compare as a branch. Patterns with the sign bit   \
+         * above -0 (-NaN, as inf - inf gives, and y < 0) go to 80 first: converting NaN to int \
+         * is undefined (UBSan, fuzz_checkpoint) */                                             \
         union { float f; int32_t i; } c_;                                                        \
         c_.f = (y_in);                                                                           \
+        c_.i = (uint32_t)c_.i > 0x80000000u ? 0x42a00000 : c_.i;                                 \
         c_.i = c_.i < 0x42a00000 ? c_.i : 0x42a00000;                                            \
         float y_ = c_.f;                                                                         \
         int n_ = (int)(y_ * 1.44269504088896341f + 0.5f);                                        \
@@ -106,12 +109,14 @@ long ef_par_multi_count(void);
 #define EF_CLONES
 #endif
 
-/* e^-y for y >= 0 (clamped to 80 like EXP_NEG_PARTS) without a division: y = n·ln2 + r,
- * e^-y = 2^-n · e^-r with e^-r by the same degree-7 Taylor polynomial in -r. */
+/* e^-y for y >= 0 (clamped to 80 like EXP_NEG_PARTS, NaN of either sign and y < 0 too) without
+ * a division: y = n·ln2 + r, e^-y = 2^-n · e^-r with e^-r by the same degree-7 Taylor
+ * polynomial in -r. */
 #define EXP_NEG(y_in, e_out)                                                                     \
     do {                                                                                         \
         union { float f; int32_t i; } c_;                                                        \
         c_.f = (y_in);                                                                           \
+        c_.i = (uint32_t)c_.i > 0x80000000u ? 0x42a00000 : c_.i;                                 \
         c_.i = c_.i < 0x42a00000 ? c_.i : 0x42a00000;                                            \
         float y_ = c_.f;                                                                         \
         int n_ = (int)(y_ * 1.44269504088896341f + 0.5f);                                        \

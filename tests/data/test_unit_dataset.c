@@ -331,6 +331,23 @@ static void test_csv_sorting(void) {
     fclose(f);
     CHECK(ef_dataset_load(&d, paths, 1, NULL, &err) == EF_ERR_FORMAT);
     CHECK(strstr(err.msg, "unsorted.csv:3") != NULL);
+    /* two labels of one era number ("0001" and "001"), interleaved and already in numeric order:
+     * two eras, each one run of rows (the rows were left interleaved and the era table was
+     * rebuilt with one entry per run, past its end: a heap overflow found by fuzz_dataset_csv) */
+    f = fopen(p, "w");
+    fputs("id,era,feature_a,target\na,0001,1,0.5\nb,001,4,1\nc,0001,2,0\nd,001,3,0\ne,0002,0,1\n", f);
+    fclose(f);
+    CHECK_OK(ef_dataset_load(&d, paths, 1, NULL, &err));
+    CHECK(d.n_rows == 5 && d.n_eras == 3);
+    if (d.n_eras == 3) {
+        CHECK(!strcmp(d.eras[0].name, "0001") && d.eras[0].start == 0 && d.eras[0].count == 2);
+        CHECK(!strcmp(d.eras[1].name, "001") && d.eras[1].start == 2 && d.eras[1].count == 2);
+        CHECK(!strcmp(d.eras[2].name, "0002") && d.eras[2].start == 4 && d.eras[2].count == 1);
+        CHECK(!strcmp(ef_dataset_id(&d, 0), "a") && !strcmp(ef_dataset_id(&d, 1), "c") &&
+              !strcmp(ef_dataset_id(&d, 2), "b") && !strcmp(ef_dataset_id(&d, 3), "d"));
+        for (int64_t r = 0; r < d.n_rows; r++) CHECK(r >= d.eras[d.row_era[r]].start && r < d.eras[d.row_era[r]].start + d.eras[d.row_era[r]].count);
+    }
+    ef_dataset_free(&d);
     unlink(p);
 }
 

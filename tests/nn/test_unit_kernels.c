@@ -162,6 +162,18 @@ static void test_softmax_row(void) {
         for (int i = 0; i < N; i++) wb = fmax(wb, fabs(a[i] * w[i] / l - b[i] / sb));
         CHECKF(wb < 1e-6, "blocked softmax: max |p - p_ref| %.3g", wb);
     }
+    /* an infinite logit: inf - inf is a negative-signed NaN, whose conversion to int was
+     * undefined (UBSan via fuzz_checkpoint, a checkpoint with infinite weights); NaN keys
+     * get the weight of y = 80, as positive NaN always did */
+    {
+        float s2[5] = {INFINITY, 0.0f, -1.0f, INFINITY, NAN}, e2;
+        float sum2 = ef_softmax_exp_row(s2, 5, -INFINITY, &e2);
+        CHECK(isfinite(sum2));
+        for (int i = 0; i < 5; i++) CHECKF(isfinite(s2[i]) && s2[i] >= 0 && s2[i] < 1e-30f, "s2[%d] = %g", i, s2[i]);
+        float b2[3] = {-NAN, 2.0f, 1.0f}, m2 = -INFINITY, r2;
+        (void)ef_softmax_exp_block(b2, 3, &m2, &r2);
+        CHECK(isfinite(r2));
+    }
     /* very negative logits underflow to (almost) zero, not NaN */
     float s[3] = {0.0f, -200.0f, -1e30f}, e;
     float sum = ef_softmax_exp_row(s, 3, -INFINITY, &e);
