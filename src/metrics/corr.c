@@ -51,7 +51,8 @@ static double pearson_top_bottom(const double *t, const double *pp, size_t m, si
 double ef_mx_corr_core(const double *g, const double *traw, double tmean, size_t m,
                        const ef_corr_opts *o, double *dbuf, size_t *idx, unsigned char *mark,
                        ef_mx_pair *ws) {
-    double *pp = dbuf, *t = dbuf + m, *b1 = dbuf + 2 * m, *b2 = dbuf + 3 * m;
+    /* top/bottom rows may appear twice (2 * top_bottom > m): b1 and b2 hold 2m each */
+    double *pp = dbuf, *t = dbuf + m, *b1 = dbuf + 2 * m, *b2 = dbuf + 4 * m;
     for (size_t i = 0; i < m; i++) {
         pp[i] = ef_mx_pow15(g[i]);
         double c = traw[i] - tmean;
@@ -84,8 +85,8 @@ ef_status ef_metrics_numerai_corr(double *out, const double *pred, const double 
              "numerai_corr: only %zu of %zu rows have both a prediction and a target "
              "(need >= %.0f%% overlapping ids)", m, n, 100.0 * (1.0 - o.max_filtered_ratio));
     EF_CHECK(m >= 2, err, EF_ERR_INVALID, "numerai_corr: %zu usable rows (need at least 2)", m);
-    /* workspace: 2m pairs, idx (m), g, p, t and 4 core doubles, m marks */
-    size_t per = 2 * sizeof(ef_mx_pair) + sizeof(size_t) + 7 * sizeof(double) + 1, bytes;
+    /* workspace: 2m pairs, idx (m), g, p, t and 6 core doubles, m marks */
+    size_t per = 2 * sizeof(ef_mx_pair) + sizeof(size_t) + 9 * sizeof(double) + 1, bytes;
     if (!ef_mul_ok(m, per, &bytes))
         return EF_ERR(err, EF_ERR_NOMEM, "numerai_corr: %zu rows overflow", m);
     unsigned char *mem = ef_malloc(bytes);
@@ -93,7 +94,7 @@ ef_status ef_metrics_numerai_corr(double *out, const double *pred, const double 
     ef_mx_pair *ws = (ef_mx_pair *)mem;
     size_t *idx = (size_t *)(ws + 2 * m);
     double *g = (double *)(idx + m), *p = g + m, *t = p + m, *dbuf = t + m;
-    unsigned char *mark = (unsigned char *)(dbuf + 4 * m);
+    unsigned char *mark = (unsigned char *)(dbuf + 6 * m);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (!isnan(target[i]) && !isnan(pred[i])) {

@@ -33,7 +33,8 @@ void ef_mx_gauss_table(double *tab, size_t n);
 double ef_mx_pow15(double v);
 
 /* CORR from gaussianized predictions g and raw targets t (m rows, no NaN) with the target
- * mean tmean taken before filtering. Scratch: 4m doubles, m size_t, m bytes, 2m pairs. */
+ * mean tmean taken before filtering. Scratch: 6m doubles (top_bottom may take a row twice),
+ * m size_t, m bytes, 2m pairs. */
 double ef_mx_corr_core(const double *g, const double *t, double tmean, size_t m,
                        const ef_corr_opts *o, double *dbuf, size_t *idx, unsigned char *mark,
                        ef_mx_pair *ws);

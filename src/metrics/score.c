@@ -34,7 +34,7 @@ typedef struct era_ws {
 
 static int era_ws_alloc(era_ws *w, size_t maxn, size_t nf) {
     size_t n = maxn ? maxn : 1;
-    size_t bytes = (8 * n + 4 * (nf + 1)) * sizeof(double) + n * sizeof(size_t) +
+    size_t bytes = (10 * n + 4 * (nf + 1)) * sizeof(double) + n * sizeof(size_t) +
                    2 * n * sizeof(ef_mx_pair) + n;
     unsigned char *m = ef_malloc(bytes);
     w->block = m;
@@ -45,8 +45,8 @@ static int era_ws_alloc(era_ws *w, size_t maxn, size_t nf) {
     w->tab = w->g + n;
     w->mg = w->tab + n;
     w->fn = w->mg + n;
-    w->dbuf = w->fn + n;               /* 4n */
-    w->acc = w->dbuf + 4 * n;          /* 4 (nf + 1) */
+    w->dbuf = w->fn + n;               /* 6n: ef_mx_corr_core's scratch */
+    w->acc = w->dbuf + 6 * n;          /* 4 (nf + 1) */
     w->mark = (unsigned char *)(w->acc + 4 * (nf + 1));
     return 1;
 }

@@ -413,7 +413,30 @@ static void test_alloc_failures(void) {
     CHECK(bad == 0);
 }
 
+/* top_bottom >= m takes every row twice (bottom m + top m, as numpy's concatenation does):
+ * duplicating every pair leaves Pearson unchanged, so it must equal the plain CORR. The
+ * duplicated rows once overflowed the scratch (2m rows into m), which ASan caught. */
+static void test_corr_top_bottom_all(void) {
+    enum { N = 37 };
+    double p[N], t[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = sin(1.3 * i) + 0.01 * i;
+        t[i] = 0.25 * (double)((i * 7) % 5);
+    }
+    double plain, all, over;
+    ef_corr_opts o = ef_corr_opts_default();
+    CHECK_OK(ef_metrics_numerai_corr(&plain, p, t, N, &o, NULL));
+    o.top_bottom = N;
+    CHECK_OK(ef_metrics_numerai_corr(&all, p, t, N, &o, NULL));
+    o.top_bottom = 3 * N;
+    CHECK_OK(ef_metrics_numerai_corr(&over, p, t, N, &o, NULL));
+    CHECK(isfinite(plain));
+    CHECK_NEAR(all, plain, 1e-12, 0);
+    CHECK_NEAR(over, plain, 1e-12, 0);
+}
+
 int main(void) {
+    test_corr_top_bottom_all();
     test_alloc_failures();
     test_ranks();
     test_ppf();
