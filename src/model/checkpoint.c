@@ -131,7 +131,10 @@ static ef_status get_int(const cJSON *o, const char *key, int lo, int hi, int *o
 
 static ef_status parse_config(const char *text, ef_model_config *c, const char *path, ef_error *err) {
     cJSON *o = cJSON_Parse(text);
-    EF_CHECK(o && cJSON_IsObject(o), err, EF_ERR_FORMAT, "%s: __metadata__.config is not a JSON object", path);
+    if (!cJSON_IsObject(o)) {   /* "1{...}" parses as the number 1: free it too */
+        cJSON_Delete(o);
+        return EF_ERR(err, EF_ERR_FORMAT, "%s: __metadata__.config is not a JSON object", path);
+    }
     ef_status s = EF_OK;
     const cJSON *lay = cJSON_GetObjectItemCaseSensitive(o, "layout");
     if (!cJSON_IsString(lay)) s = EF_ERR(err, EF_ERR_FORMAT, "%s: model config: 'layout' missing", path);
@@ -169,7 +172,10 @@ static int parse_u64(const cJSON *o, const char *key, uint64_t *out) {
 static ef_status parse_state(const char *text, ef_train_state *st, const char *path, ef_error *err) {
     memset(st, 0, sizeof *st);
     cJSON *o = cJSON_Parse(text);
-    EF_CHECK(o && cJSON_IsObject(o), err, EF_ERR_FORMAT, "%s: __metadata__.state is not a JSON object", path);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return EF_ERR(err, EF_ERR_FORMAT, "%s: __metadata__.state is not a JSON object", path);
+    }
     uint64_t step = 0;
     int ok = parse_u64(o, "step", &step) && parse_u64(o, "seed", &st->seed) &&
              parse_u64(o, "rng_key", &st->rng.key) && parse_u64(o, "rng_counter", &st->rng.counter);

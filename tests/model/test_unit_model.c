@@ -123,6 +123,9 @@ static void test_checkpoint(ef_layout layout) {
         {"\"d_model\\\":16", "\"d_model\\\":17"}, /* config no longer divisible / shapes differ */
         {"\"eraformer\"", "\"eraformxr\""},   /* format tag */
         {"data_offsets\":[0,", "data_offsets\":[9,"},
+        /* JSON that parses as a number, not an object: leaked before (ASan, fuzz_checkpoint) */
+        {"\"state\":\"{", "\"state\":\"1"},
+        {"\"config\":\"{", "\"config\":\"1"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
         char *copy = ef_malloc(size);
