@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include "model/model_internal.h"
 
@@ -121,11 +122,12 @@ ef_status ef_model_save(ef_model *m, const char *path, const ef_train_state *st,
 
 static ef_status get_int(const cJSON *o, const char *key, int lo, int hi, int *out, const char *path, ef_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    EF_CHECK(cJSON_IsNumber(v) && v->valuedouble == (double)(int)v->valuedouble, err, EF_ERR_FORMAT,
-             "%s: model config: '%s' missing or not an integer", path, key);
-    EF_CHECK(v->valueint >= lo && v->valueint <= hi, err, EF_ERR_FORMAT,
-             "%s: model config: '%s' = %d outside [%d, %d]", path, key, v->valueint, lo, hi);
-    *out = v->valueint;
+    /* range-checked as a double before any conversion: (int) of 1e82 is undefined (UBSan,
+     * fuzz_checkpoint) */
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    EF_CHECK(d == floor(d), err, EF_ERR_FORMAT, "%s: model config: '%s' missing or not an integer", path, key);
+    EF_CHECK(d >= lo && d <= hi, err, EF_ERR_FORMAT, "%s: model config: '%s' = %g outside [%d, %d]", path, key, d, lo, hi);
+    *out = (int)d;
     return EF_OK;
 }
 
