@@ -214,10 +214,13 @@ static ef_status save_best(ft_run *r, long step, ef_error *err) {
     st.step = step;
     st.seed = r->o.seed;
     state_json(r, st.extra, sizeof st.extra, 0);
-    EF_TRY(ef_model_save(r->m, r->o.out, &st, 0, err));
+    /* the sidecar first (each file is replaced atomically, the pair is not): a kill -9 between
+     * the two leaves no checkpoint without its sidecar, which predict needs; at worst the
+     * previous best's weights beside this sidecar, both of the same run */
     nt_meta meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx, r->o.members,
                     r->o.seed, r->o.fdrop, r->best, r->best_step, r->o.transform, r->n_groups, r->group_off, r->group_idx};
-    return nt_meta_save(&meta, r->o.out, err);
+    EF_TRY(nt_meta_save(&meta, r->o.out, err));
+    return ef_model_save(r->m, r->o.out, &st, 0, err);
 }
 
 /* Exchanges the model's weights with the averaged ones (twice restores). */
