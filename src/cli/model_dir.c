@@ -120,12 +120,22 @@ static double get_num(const cJSON *o, const char *key) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* A whole number in [lo, hi] (no cast of NaN or of an out-of-range double). */
+static int get_int(const cJSON *o, const char *key, double lo, double hi, long *out) {
+    double v = get_num(o, key);
+    if (!(v >= lo && v <= hi) || v != floor(v)) return 0;
+    *out = (long)v;
+    return 1;
+}
+
 static int load_file(md_file *f, const cJSON *o) {
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "file"));
     const char *crc = cJSON_GetStringValue(cJSON_GetObjectItem(o, "crc32"));
-    double bytes = get_num(o, "bytes");
+    long bytes;
     /* a member file is a plain name inside the directory */
-    if (!name || !crc || !(bytes >= 0) || !*name || strchr(name, '/') || strlen(name) >= sizeof f->name) return 0;
+    if (!name || !crc || !get_int(o, "bytes", 0, 1e15, &bytes) || !*name || strchr(name, '/') ||
+        strlen(name) >= sizeof f->name)
+        return 0;
     snprintf(f->name, sizeof f->name, "%s", name);
     f->size = (uint64_t)bytes;
     char *end;
@@ -140,10 +150,8 @@ static int load_member(md_member *mm, const cJSON *j) {
         return 0;
     mm->seed = strtoull(seed, NULL, 10);
     mm->selection_corr = get_num(j, "selection_corr");
-    mm->best_step = (long)get_num(j, "best_step");
-    mm->steps = (long)get_num(j, "steps");
     mm->seconds = get_num(j, "seconds");
-    return 1;
+    return get_int(j, "best_step", 0, 1e15, &mm->best_step) && get_int(j, "steps", 0, 1e15, &mm->steps);
 }
 
 static ef_status parse_manifest(md_manifest *m, const cJSON *o, const char *path, ef_error *err) {
@@ -156,35 +164,35 @@ static ef_status parse_manifest(md_manifest *m, const cJSON *o, const char *path
     get_str(o, "targets", m->targets, sizeof m->targets);
     get_str(o, "base", m->base, sizeof m->base);
     get_str(o, "member_opts", m->member_opts, sizeof m->member_opts);
-    const cJSON *op = cJSON_GetObjectItem(o, "task");
-    m->ctx = (int)get_num(op, "context_rows");
-    m->query = (int)get_num(op, "query_rows");
-    m->batch = (int)get_num(op, "batch");
+    const cJSON *op = cJSON_GetObjectItem(o, "task"), *sel = cJSON_GetObjectItem(o, "selection");
     const char *seed = cJSON_GetStringValue(cJSON_GetObjectItem(o, "seed"));
     m->seed = seed ? strtoull(seed, NULL, 10) : 1;
-    m->max_members = (int)get_num(o, "max_members");
     m->budget_min = get_num(o, "budget_min");
     m->spent_s = get_num(o, "spent_s");
-    m->planned = (int)get_num(o, "planned_members");
-    const cJSON *sel = cJSON_GetObjectItem(o, "selection");
-    m->holdout = (int)get_num(sel, "holdout_eras");
-    m->embargo = (int)get_num(sel, "embargo");
-    m->sel_first = (int)get_num(sel, "first_era");
-    m->sel_last = (int)get_num(sel, "last_era");
+    long v[9];
+    int ok = get_int(op, "context_rows", 0, 1 << 20, &v[0]) && get_int(op, "query_rows", 0, 1 << 20, &v[1]) &&
+             get_int(op, "batch", 0, 4096, &v[2]) && get_int(o, "planned_members", 1, MD_MAX_MEMBERS, &v[3]) &&
+             get_int(o, "max_members", 1, MD_MAX_MEMBERS, &v[4]) && get_int(sel, "holdout_eras", 0, 1e5, &v[5]) &&
+             get_int(sel, "embargo", -1, 1e5, &v[6]) && get_int(sel, "first_era", 0, 1e9, &v[7]) &&
+             get_int(sel, "last_era", 0, 1e9, &v[8]);
+    EF_CHECK(ok && v[4] >= v[3] && isfinite(m->budget_min) && m->budget_min > 0 && isfinite(m->spent_s), err,
+             EF_ERR_INVALID, "%s: task, planned_members, max_members, selection, budget_min or spent_s missing or "
+             "out of range", path);
+    m->ctx = (int)v[0], m->query = (int)v[1], m->batch = (int)v[2], m->planned = (int)v[3], m->max_members = (int)v[4];
+    m->holdout = (int)v[5], m->embargo = (int)v[6], m->sel_first = (int)v[7], m->sel_last = (int)v[8];
     const cJSON *arr = cJSON_GetObjectItem(o, "members"), *ip = cJSON_GetObjectItem(o, "in_progress");
-    EF_CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) <= MD_MAX_MEMBERS && m->planned >= 1 &&
-             m->planned <= MD_MAX_MEMBERS && m->max_members >= m->planned && m->max_members <= MD_MAX_MEMBERS &&
-             m->ctx >= 0 && m->query >= 0 && m->batch >= 0 && isfinite(m->budget_min) && isfinite(m->spent_s),
-             err, EF_ERR_INVALID, "%s: members, planned_members, max_members, task, budget_min or spent_s missing or out of range", path);
+    EF_CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) <= m->planned, err, EF_ERR_INVALID,
+             "%s: members missing, or more than planned_members", path);
     m->n_members = cJSON_GetArraySize(arr);
     for (int i = 0; i < m->n_members; i++)
         EF_CHECK(load_member(&m->members[i], cJSON_GetArrayItem(arr, i)), err, EF_ERR_INVALID,
                  "%s: member %d: expected weights and meta {file, bytes, crc32} and a seed", path, i + 1);
     if (ip) {
-        m->in_progress = (int)get_num(ip, "member");
+        long k;
         m->in_progress_budget_min = get_num(ip, "budget_min");
-        EF_CHECK(m->in_progress >= 1 && m->in_progress <= m->planned && isfinite(m->in_progress_budget_min), err,
+        EF_CHECK(get_int(ip, "member", m->n_members + 1, m->planned, &k) && isfinite(m->in_progress_budget_min), err,
                  EF_ERR_INVALID, "%s: in_progress has no valid member and budget_min", path);
+        m->in_progress = (int)k;
     }
     m->complete = cJSON_IsTrue(cJSON_GetObjectItem(o, "complete"));
     return EF_OK;

@@ -119,6 +119,12 @@ static void test_train_and_use(void) {
     CHECK(run(EF_CLI " evaluate --model " DIR "/bad --data " DIR "/validation.parquet", 1) != 0);
     CHECK(strstr(out, "bad/member-1.st.json is missing") != NULL);
     CHECK(run(EF_CLI " train --out " DIR "/bad --resume", 1) != 0);
+    /* a manifest whose counts are not whole numbers in range is refused, naming it (fuzz_model_dir
+     * found (int) casts of NaN here) */
+    CHECK(run("mkdir -p " DIR "/badm && sed 's/\"planned_members\":.*/\"planned_members\": 1e999,/' " DIR
+              "/m/manifest.json > " DIR "/badm/manifest.json", 0) == 0);
+    CHECK(run(EF_CLI " predict --model " DIR "/badm --data " DIR "/live.parquet " CTX " --out " DIR "/l3.csv", 1) == 2);
+    CHECK(strstr(out, "badm/manifest.json: task, planned_members") != NULL);
 }
 
 static void test_kill_and_resume(void) {
