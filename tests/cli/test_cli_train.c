@@ -62,7 +62,7 @@ static int wait_members(const char *dir, int n, double seconds) {
 static void test_train_and_use(void) {
     /* two members, validation scored after training */
     CHECK(run(EF_CLI " train " DATA "--validation " DIR "/validation.parquet " SHAPE
-              "--members 2 --holdout-eras 6 --member-opts '--weight-decay 0.05  --eval-every 40' --time-budget 0.1 --out "
+              "--members 2 --holdout-eras 6 --member-opts '--weight-decay 0.05  --eval-every 40' --time-budget 0.25 --out "
               DIR "/m", 0) == 0);
     static char summary[sizeof out];
     memcpy(summary, out, sizeof out);
@@ -162,5 +162,9 @@ int main(void) {
     CHECK(run(EF_CLI " train " DATA SHAPE "--member-opts '--feature-dropout 2' --time-budget 0.05 --out " DIR "/u2", 1) == 2);
     CHECK(strstr(out, "--feature-dropout") != NULL);
     CHECK(run(EF_CLI " evaluate --model " DIR "/m/member-1.st --data " DIR "/validation.parquet", 0) == 2);
+    /* predict refuses more than 16 data files instead of ignoring the rest */
+    char cmd[8192] = EF_CLI " predict --model " DIR "/m " CTX " --out " DIR "/x.csv --data " DIR "/live.parquet";
+    for (int i = 0; i < 16; i++) strcat(cmd, "," DIR "/live.parquet");
+    CHECK(run(cmd, 1) == 2 && strstr(out, "1 to 16") != NULL);
     TEST_MAIN_END;
 }
