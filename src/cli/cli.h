@@ -48,6 +48,10 @@ int ef_cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, 
 int ef_cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 int ef_cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 
+/* Runs another command in this process with its stdout sent to stderr (a command that uses
+ * another, e.g. train -> predict, keeps its own stdout for its summary). Returns its exit code. */
+int ef_cli_run_stdout_to_stderr(ef_cmd_fn fn, int argc, char **argv);
+
 /* Progress line on stderr: "label  step/total  rate unit/s  ETA mm:ss  extra".
  * Redraws in place on a terminal, prints one line every few seconds otherwise. */
 typedef struct ef_progress {

@@ -361,15 +361,7 @@ static int predict_model(const eval_opts *o, char *tmp) {
     char *argv[] = {"predict", "--model", (char *)o->model, "--data", data, "--context", ctx, "--out", tmp, "--threads", thr, NULL};
     int argc = o->threads ? 11 : 9;
     argv[argc] = NULL;
-    fflush(stdout);
-    int saved = dup(1);
-    if (saved >= 0) dup2(2, 1);
-    int rc = ef_cmd_predict(argc, argv);
-    fflush(stdout);
-    if (saved >= 0) {
-        dup2(saved, 1);
-        close(saved);
-    }
+    int rc = ef_cli_run_stdout_to_stderr(ef_cmd_predict, argc, argv);
     if (rc) unlink(tmp);
     return rc;
 }

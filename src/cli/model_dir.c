@@ -115,14 +115,14 @@ static void get_str(const cJSON *o, const char *key, char *dst, size_t n) {
     snprintf(dst, n, "%s", v ? v : "");
 }
 
-static double get_num(const cJSON *o, const char *key) {
+double md_json_num(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItem(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 /* A whole number in [lo, hi] (no cast of NaN or of an out-of-range double). */
 static int get_int(const cJSON *o, const char *key, double lo, double hi, long *out) {
-    double v = get_num(o, key);
+    double v = md_json_num(o, key);
     if (!(v >= lo && v <= hi) || v != floor(v)) return 0;
     *out = (long)v;
     return 1;
@@ -149,8 +149,8 @@ static int load_member(md_member *mm, const cJSON *j) {
         !load_file(&mm->meta, cJSON_GetObjectItem(j, "meta")))
         return 0;
     mm->seed = strtoull(seed, NULL, 10);
-    mm->selection_corr = get_num(j, "selection_corr");
-    mm->seconds = get_num(j, "seconds");
+    mm->selection_corr = md_json_num(j, "selection_corr");
+    mm->seconds = md_json_num(j, "seconds");
     return get_int(j, "best_step", 0, 1e15, &mm->best_step) && get_int(j, "steps", 0, 1e15, &mm->steps);
 }
 
@@ -167,8 +167,8 @@ static ef_status parse_manifest(md_manifest *m, const cJSON *o, const char *path
     const cJSON *op = cJSON_GetObjectItem(o, "task"), *sel = cJSON_GetObjectItem(o, "selection");
     const char *seed = cJSON_GetStringValue(cJSON_GetObjectItem(o, "seed"));
     m->seed = seed ? strtoull(seed, NULL, 10) : 1;
-    m->budget_min = get_num(o, "budget_min");
-    m->spent_s = get_num(o, "spent_s");
+    m->budget_min = md_json_num(o, "budget_min");
+    m->spent_s = md_json_num(o, "spent_s");
     long v[9];
     int ok = get_int(op, "context_rows", 0, 1 << 20, &v[0]) && get_int(op, "query_rows", 0, 1 << 20, &v[1]) &&
              get_int(op, "batch", 0, 4096, &v[2]) && get_int(o, "planned_members", 1, MD_MAX_MEMBERS, &v[3]) &&
@@ -189,7 +189,7 @@ static ef_status parse_manifest(md_manifest *m, const cJSON *o, const char *path
                  "%s: member %d: expected weights and meta {file, bytes, crc32} and a seed", path, i + 1);
     if (ip) {
         long k;
-        m->in_progress_budget_min = get_num(ip, "budget_min");
+        m->in_progress_budget_min = md_json_num(ip, "budget_min");
         EF_CHECK(get_int(ip, "member", m->n_members + 1, m->planned, &k) && isfinite(m->in_progress_budget_min), err,
                  EF_ERR_INVALID, "%s: in_progress has no valid member and budget_min", path);
         m->in_progress = (int)k;

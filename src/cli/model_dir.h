@@ -48,6 +48,9 @@ typedef struct md_manifest {
     int complete;             /* every planned member is sealed */
 } md_manifest;
 
+struct cJSON;
+/* The number o[key], or NaN when absent or not a number (also train's summary reader). */
+double md_json_num(const struct cJSON *o, const char *key);
 /* 1 when path is a directory holding a manifest. */
 int md_is_model_dir(const char *path);
 /* Writes DIR/manifest.json atomically. */

@@ -28,23 +28,6 @@ ef_status tr_count_train_eras(const char *path, int *n, ef_error *err) {
     return EF_OK;
 }
 
-/* Runs a command in this process with its stdout on stderr (train's stdout is its summary). */
-static int run_quiet_stdout(ef_cmd_fn fn, int argc, char **argv) {
-    fflush(stdout);
-    int saved = dup(1);
-    if (saved < 0 || dup2(2, 1) < 0) return fn(argc, argv);
-    int rc = fn(argc, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    return rc;
-}
-
-static double num(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static ef_status read_summary(const char *path, tr_score *sc, ef_error *err) {
     char *text = NULL;
     size_t size;
@@ -52,11 +35,12 @@ static ef_status read_summary(const char *path, tr_score *sc, ef_error *err) {
     cJSON *o = cJSON_ParseWithLength(text, size);
     ef_free(text);
     EF_CHECK(o, err, EF_ERR_INVALID, "%s: not valid JSON", path);
-    sc->eras = (int)num(cJSON_GetObjectItem(o, "corr"), "eras");   /* eras with a score */
-    sc->corr_mean = num(o, "corr_mean");
-    sc->corr_std = num(o, "corr_std");
-    sc->sharpe = num(o, "corr_sharpe");
-    sc->max_drawdown = num(o, "corr_max_drawdown");
+    double eras = md_json_num(cJSON_GetObjectItem(o, "corr"), "eras");   /* eras with a score */
+    sc->eras = eras >= 0 && eras < 1e9 ? (int)eras : 0;
+    sc->corr_mean = md_json_num(o, "corr_mean");
+    sc->corr_std = md_json_num(o, "corr_std");
+    sc->sharpe = md_json_num(o, "corr_sharpe");
+    sc->max_drawdown = md_json_num(o, "corr_max_drawdown");
     const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(o, "first_era"));
     const char *l = cJSON_GetStringValue(cJSON_GetObjectItem(o, "last_era"));
     sc->first_era = f ? atoi(f) : 0;
@@ -82,12 +66,12 @@ int tr_score_validation(const tr_opts *o, const md_manifest *m, tr_score *sc, ef
                      "--threads", thr, NULL};
     int pargc = o->threads ? 11 : 9;
     pargv[pargc] = NULL;
-    int rc = run_quiet_stdout(ef_cmd_predict, pargc, pargv);
+    int rc = ef_cli_run_stdout_to_stderr(ef_cmd_predict, pargc, pargv);
     if (rc) return rc;
     char *eargv[] = {"evaluate", "--predictions", pred, "--data", (char *)m->validation, "--out", vdir, "--threads", thr, NULL};
     int eargc = o->threads ? 9 : 7;
     eargv[eargc] = NULL;
-    if ((rc = run_quiet_stdout(ef_cmd_evaluate, eargc, eargv)) != 0) return rc;
+    if ((rc = ef_cli_run_stdout_to_stderr(ef_cmd_evaluate, eargc, eargv)) != 0) return rc;
     snprintf(sum, sizeof sum, "%s/summary.json", vdir);
     if (read_summary(sum, sc, err) != EF_OK) return ef_cli_fail(err, NULL);
     return 0;

@@ -98,3 +98,17 @@ void ef_progress_update(ef_progress *p, double done, const char *extra) {
 void ef_progress_finish(ef_progress *p, double done, const char *extra) {
     progress_print(p, done, extra, 1);
 }
+
+int ef_cli_run_stdout_to_stderr(ef_cmd_fn fn, int argc, char **argv) {
+    fflush(stdout);
+    int saved = dup(1);
+    if (saved < 0 || dup2(2, 1) < 0) {
+        if (saved >= 0) close(saved);
+        return fn(argc, argv);
+    }
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    return rc;
+}

@@ -307,3 +307,10 @@ void ef_synth_bin(const double *v, size_t n, size_t vs, const double *q, int ncu
         out[i * os] = (int8_t)l;
     }
 }
+
+void ef_synth_put_levels(int8_t *X, size_t F, size_t j0, const int8_t *lv, size_t n, size_t nb) {
+    for (size_t i = 0; i < n; i++) {
+        int8_t *x = X + i * F + j0;
+        for (size_t b = 0; b < nb; b++) x[b] = lv[b * n + i];
+    }
+}

@@ -143,10 +143,7 @@ static ef_status make_features(const ef_synth *s, int e, const double *Z, size_t
             }
             ef_synth_bin(v, n, 1, FEATURE_Q, 4, scratch, lv + b * n, 1);
         }
-        for (size_t i = 0; i < n; i++) {
-            int8_t *x = ds->X + i * F + j0;
-            for (size_t b = 0; b < nb; b++) x[b] = lv[b * n + i];
-        }
+        ef_synth_put_levels(ds->X, F, j0, lv, n, nb);
     }
     ef_free(lv);
     ef_free(v);

@@ -94,6 +94,10 @@ extern const double EF_SYNTH_FEATURE_Q[4], EF_SYNTH_TARGET_Q[4];
 /* Quantile binning (see synth.c). */
 void ef_synth_bin(const double *v, size_t n, size_t vs, const double *q, int ncut, double *scratch,
                   int8_t *out, size_t os);
+/* Stores nb features' levels, binned column-major (lv[b * n + i], row i of feature j0 + b),
+ * into the row-major n x F matrix X in one pass (strided single-byte writes would touch a
+ * cache line each). */
+void ef_synth_put_levels(int8_t *X, size_t F, size_t j0, const int8_t *lv, size_t n, size_t nb);
 const char *ef_synth_group_name(int g);
 
 #endif

@@ -78,10 +78,7 @@ static ef_status make_features(const ef_synth *s, int e, const int *order, size_
             }
             ef_synth_bin(v, n, 1, EF_SYNTH_FEATURE_Q, 4, scratch, lv + bj * n, 1);
         }
-        for (size_t i = 0; i < n; i++) {
-            int8_t *x = ds->X + i * F + j0;
-            for (size_t bj = 0; bj < nb; bj++) x[bj] = lv[bj * n + i];
-        }
+        ef_synth_put_levels(ds->X, F, j0, lv, n, nb);
     }
     ef_free(lv);
     ef_free(v);

@@ -50,6 +50,26 @@ static inline int cli_probe(const char *key, char *val, size_t cap) {
     return 0;
 }
 
+/* The MPI tests' gate: -1 to go on when the build has MPI (eraformer --version) and mpirun is
+ * on PATH; else the exit code: 77 (skip) without MPI, 1 when the probe fails or MPI was built
+ * but mpirun is missing. */
+static inline int cli_require_mpi(void) {
+    char mpi[16];
+    if (cli_probe("mpi", mpi, sizeof mpi) != 0) {
+        fprintf(stderr, "FAIL: eraformer --version has no 'mpi:' line\n");
+        return 1;
+    }
+    if (strcmp(mpi, "yes")) {
+        printf("SKIP: eraformer was built without MPI (eraformer --version: mpi: %s)\n", mpi);
+        return 77;
+    }
+    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "FAIL: eraformer was built with MPI but mpirun is not on PATH (install openmpi-bin)\n");
+        return 1;
+    }
+    return -1;
+}
+
 /* Whole file as a string (caller frees), or NULL. */
 static inline char *cli_slurp(const char *path) {
     char *d;

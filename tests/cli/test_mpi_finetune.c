@@ -77,19 +77,8 @@ static int count_lines(const char *s, const char *needle) {
 }
 
 int main(void) {
-    char mpi[16];
-    if (cli_probe("mpi", mpi, sizeof mpi) != 0) {
-        fprintf(stderr, "FAIL: eraformer --version has no 'mpi:' line\n");
-        return 1;
-    }
-    if (strcmp(mpi, "yes")) {
-        printf("SKIP: eraformer was built without MPI (eraformer --version: mpi: %s)\n", mpi);
-        return 77;
-    }
-    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "FAIL: eraformer was built with MPI but mpirun is not on PATH (install openmpi-bin)\n");
-        return 1;
-    }
+    int gate = cli_require_mpi();
+    if (gate >= 0) return gate;
     CHECK(cli_capture("rm -rf " DIR " && mkdir -p " DIR, 0, out, sizeof out) == 0);
     CHECK(cli_capture(EF_CLI " synth --out " DIR " --eras-train 40 --eras-validation 12 --rows-per-era 60 --features 24 -q",
                       0, out, sizeof out) == 0);

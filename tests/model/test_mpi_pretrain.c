@@ -13,19 +13,8 @@
 #define ARGS "pretrain --task linear --d 4 --points 9 --layers 2 --d-model 32 --heads 2 --steps 12 --threads 1 --checkpoint-every 100 --eval-every 100"
 
 int main(void) {
-    char mpi[16];
-    if (cli_probe("mpi", mpi, sizeof mpi) != 0) {
-        fprintf(stderr, "FAIL: eraformer --version has no 'mpi:' line\n");
-        return 1;
-    }
-    if (strcmp(mpi, "yes")) {
-        printf("SKIP: eraformer was built without MPI (eraformer --version: mpi: %s)\n", mpi);
-        return 77;
-    }
-    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "FAIL: eraformer was built with MPI but mpirun is not on PATH (install openmpi-bin)\n");
-        return 1;
-    }
+    int gate = cli_require_mpi();
+    if (gate >= 0) return gate;
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s " ARGS " --batch 16 --out mpi_one.st >/dev/null 2>mpi_one.err", EF_CLI);
     CHECK(system(cmd) == 0);
