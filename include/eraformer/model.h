@@ -185,6 +185,30 @@ ef_status ef_model_save(ef_model *m, const char *path, const ef_train_state *st,
  * offset and shape is validated; a bad file yields EF_ERR_FORMAT naming file and offset. */
 ef_status ef_model_load(ef_model **out, const char *path, int max_B, ef_train_state *st, int *has_optim, ef_error *err);
 
+/* A model's contract: what its user must feed it (for finetune's models the features, their
+ * encoding and the targets, as JSON text). It is stored in the checkpoint itself, as the
+ * string value __metadata__[EF_MODEL_CONTRACT_KEY] (safetensors metadata values are strings),
+ * so weights and contract are one file, written atomically together. docs/formats.md. */
+#define EF_MODEL_CONTRACT_KEY "eraformer.contract"
+/* ef_model_save with a contract: contract (NULL = none: then exactly ef_model_save) must be
+ * UTF-8 JSON text; it is stored verbatim, and only read. Not UTF-8 or not JSON: EF_ERR_INVALID,
+ * nothing is written. A header past 64 MiB with it: EF_ERR_INVALID. Same atomic write (temp
+ * file, fsync, rename, fsync of the folder): a crash leaves the old file or the new one. */
+ef_status ef_model_save_contract(ef_model *m, const char *path, const ef_train_state *st, int with_optim,
+                                 const char *contract, ef_error *err);
+/* ef_model_load that also returns the contract: *contract = an ef_malloc'd NUL-terminated copy
+ * (the caller frees it with ef_free), or NULL when the file has none (written by ef_model_save
+ * or before contracts existed). contract may be NULL. Weights and contract come from one read
+ * of the file, so they belong together even if the file is replaced meanwhile. On error *out
+ * and *contract are NULL. The contract is not parsed: its JSON is the caller's to check. A
+ * contract value that is not a string is EF_ERR_FORMAT (ef_model_load refuses it too). */
+ef_status ef_model_load_contract(ef_model **out, const char *path, int max_B, ef_train_state *st, int *has_optim,
+                                 char **contract, ef_error *err);
+/* Only the contract, reading only the header (not the weights): *contract as in
+ * ef_model_load_contract (ef_free it; NULL when absent). Checks the header length, its JSON
+ * and the format tag; not the config or the tensors (ef_model_load does). */
+ef_status ef_model_read_contract(const char *path, char **contract, ef_error *err);
+
 #ifdef __cplusplus
 }
 #endif
