@@ -31,6 +31,7 @@ static const ef_command commands[] = {
     {"synth", ef_cmd_synth, "write a synthetic Numerai-like dataset (train/validation/live parquet, features.json)"},
     {"train", ef_cmd_train, "the recommended recipe in one command: a model directory trained within a time budget"},
     {"validate-submission", ef_cmd_validate_submission, "check a submission CSV against Numerai's rules and the live ids"},
+    {"weekly", ef_cmd_weekly, "for cron: current round -> live file -> predict -> validate -> submit, once per round"},
 };
 
 static void usage(FILE *f) {

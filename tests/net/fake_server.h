@@ -46,6 +46,7 @@ typedef struct fake_server {
     char public_id[128], secret[128];
     int auth_401;                   /* a wrong key gets HTTP 401 instead of a GraphQL error */
     int round_state;                /* 0 open, 1 closed (times in the past), 2 "not open" error */
+    int round_number;               /* the current round (0: 1234) */
     fs_file files[FS_MAX_FILES];
     int nfiles;
     long throttle_bps;              /* GET bodies are sent at about this rate (0: full speed) */
@@ -236,6 +237,7 @@ static void fs_graphql(fake_server *s, int fd, fs_req *r) {
     int echo = s->echo_auth_next > 0 ? s->echo_auth_next-- : 0;
     int stall = s->stall_graphql_next > 0 ? s->stall_graphql_next-- : 0;
     int auth_401 = s->auth_401, round_state = s->round_state, nfiles = s->nfiles;
+    int round_number = s->round_number ? s->round_number : 1234;
     double stall_s = s->stall_s;
     char gql_error_msg[sizeof s->gql_error_msg];
     memcpy(gql_error_msg, s->gql_error_msg, sizeof gql_error_msg);
@@ -295,7 +297,8 @@ static void fs_graphql(fake_server *s, int fd, fs_req *r) {
             fs_iso(round_state == 0 ? now - 86400 : now - 5 * 86400, ot, sizeof ot);
             fs_iso(round_state == 0 ? now + 86400 : now - 3 * 86400, ct, sizeof ct);
             snprintf(buf, sizeof buf,
-                     "{\"data\":{\"rounds\":[{\"number\":1234,\"openTime\":\"%s\",\"closeStakingTime\":\"%s\"}]}}", ot, ct);
+                     "{\"data\":{\"rounds\":[{\"number\":%d,\"openTime\":\"%s\",\"closeStakingTime\":\"%s\"}]}}",
+                     round_number, ot, ct);
             fs_json(s, fd, 200, buf);
         }
     } else if (strstr(q, "account")) {
