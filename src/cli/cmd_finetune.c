@@ -1,8 +1,9 @@
 /* eraformer finetune: trains the rows-layout transformer on in-context tasks cut from Numerai
  * eras (query rows from one train era, labelled context rows from earlier eras behind the
  * embargo), with early stopping on validation CORR computed by the same context-ensemble
- * procedure that `predict` uses. Writes the best checkpoint (+ OUT.json metadata), a
- * resumable OUT.last.st, a progress line and a JSONL log. Design: docs/finetune.md. */
+ * procedure that `predict` uses. Writes the best checkpoint (its input contract embedded; the
+ * same contract in OUT.json for older readers), a resumable OUT.last.st, a progress line and
+ * a JSONL log. Design: docs/finetune.md. */
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -80,7 +81,8 @@ static void usage(FILE *f) {
 "  --seed N               (default 1)\n"
 "  --threads N            OpenMP threads (default: all cores)\n"
 "output:\n"
-"  --out FILE             best checkpoint (+ FILE.json metadata; FILE.last.st to resume)\n"
+"  --out FILE             best checkpoint, with its input contract (+ FILE.json, the same\n"
+"                         contract for older readers; FILE.last.st to resume)\n"
 "  --resume FILE          continue from FILE.last.st of an earlier run (same options)\n"
 "  --log FILE             JSONL log (default OUT.log.jsonl)\n"
 "\n"
@@ -214,13 +216,17 @@ static ef_status save_best(ft_run *r, long step, ef_error *err) {
     st.step = step;
     st.seed = r->o.seed;
     state_json(r, st.extra, sizeof st.extra, 0);
-    /* the sidecar first (each file is replaced atomically, the pair is not): a kill -9 between
-     * the two leaves no checkpoint without its sidecar, which predict needs; at worst the
-     * previous best's weights beside this sidecar, both of the same run */
+    /* the contract goes into the checkpoint (one file, replaced atomically: weights and
+     * contract always match). The sidecar OUT.json, the same text, is kept for one release
+     * for older readers and written first, as before; readers trust the embedded copy. */
     nt_meta meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx, r->o.members,
                     r->o.seed, r->o.fdrop, r->best, r->best_step, r->o.transform, r->n_groups, r->group_off, r->group_idx};
-    EF_TRY(nt_meta_save(&meta, r->o.out, err));
-    return ef_model_save(r->m, r->o.out, &st, 0, err);
+    char *contract = nt_meta_json(&meta);
+    EF_CHECK(contract, err, EF_ERR_NOMEM, "out of memory writing the contract of %s", r->o.out);
+    ef_status s = nt_meta_save_sidecar(contract, r->o.out, err);
+    if (s == EF_OK) s = ef_model_save_contract(r->m, r->o.out, &st, 0, contract, err);
+    ef_free(contract);
+    return s;
 }
 
 /* Exchanges the model's weights with the averaged ones (twice restores). */

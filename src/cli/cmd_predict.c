@@ -28,7 +28,7 @@ static void usage(FILE *f) {
 "(fine-tuned with the same features, targets and feature encoding, e.g. different --seed)\n"
 "are ensembled the same way: each model's era predictions are gaussianized and averaged.\n"
 "\n"
-"  --model FILE[,FILE]   fine-tuned checkpoint(s) (FILE.json, written next to it, is read too)\n"
+"  --model FILE[,FILE]   fine-tuned checkpoint(s) (older ones need their FILE.json beside them)\n"
 "                        or model directories written by 'eraformer train' (all their members)\n"
 "  --data FILES          eras to predict (live.parquet, validation.parquet; comma-separated)\n"
 "  --context FILES       labelled data for the context (train.parquet,validation.parquet)\n"
@@ -191,8 +191,8 @@ int ef_cmd_predict(int argc, char **argv) {
         goto done;
     }
     for (int i = 0; i < nm; i++) {
-        if (nt_meta_load(&metas[i], mpaths[i], &err) != EF_OK || ef_model_load(&ms[i], mpaths[i], 1, NULL, NULL, &err) != EF_OK) {
-            status = ef_cli_fail(&err, "--model needs a checkpoint written by 'eraformer finetune' (with its .json)");
+        if (nt_model_load(&ms[i], &metas[i], mpaths[i], 1, &err) != EF_OK) {
+            status = ef_cli_fail(&err, "--model needs a checkpoint written by 'eraformer finetune' (older ones: with its .json)");
             goto done;
         }
         if (!same_inputs(&metas[0], &metas[i])) {

@@ -53,7 +53,7 @@ static cJSON *member_json(const md_member *mm) {
     cJSON *j = cJSON_CreateObject();
     char sbuf[32];
     add_file(j, "weights", &mm->weights);
-    add_file(j, "meta", &mm->meta);
+    if (mm->meta.name[0]) add_file(j, "meta", &mm->meta);
     snprintf(sbuf, sizeof sbuf, "%llu", (unsigned long long)mm->seed);
     cJSON_AddStringToObject(j, "seed", sbuf);
     cJSON_AddNumberToObject(j, "selection_corr", isfinite(mm->selection_corr) ? mm->selection_corr : 0);
@@ -145,8 +145,9 @@ static int load_file(md_file *f, const cJSON *o) {
 
 static int load_member(md_member *mm, const cJSON *j) {
     const char *seed = cJSON_GetStringValue(cJSON_GetObjectItem(j, "seed"));
+    const cJSON *meta = cJSON_GetObjectItem(j, "meta");   /* absent: the contract is only embedded */
     if (!cJSON_IsObject(j) || !seed || !load_file(&mm->weights, cJSON_GetObjectItem(j, "weights")) ||
-        !load_file(&mm->meta, cJSON_GetObjectItem(j, "meta")))
+        (meta && !load_file(&mm->meta, meta)))
         return 0;
     mm->seed = strtoull(seed, NULL, 10);
     mm->selection_corr = md_json_num(j, "selection_corr");
@@ -186,7 +187,7 @@ static ef_status parse_manifest(md_manifest *m, const cJSON *o, const char *path
     m->n_members = cJSON_GetArraySize(arr);
     for (int i = 0; i < m->n_members; i++)
         EF_CHECK(load_member(&m->members[i], cJSON_GetArrayItem(arr, i)), err, EF_ERR_INVALID,
-                 "%s: member %d: expected weights and meta {file, bytes, crc32} and a seed", path, i + 1);
+                 "%s: member %d: expected weights (and meta) {file, bytes, crc32} and a seed", path, i + 1);
     if (ip) {
         long k;
         m->in_progress_budget_min = md_json_num(ip, "budget_min");
@@ -230,7 +231,7 @@ static ef_status verify_file(const md_file *f, const char *dir, ef_error *err) {
 ef_status md_verify(const md_manifest *m, const char *dir, ef_error *err) {
     for (int i = 0; i < m->n_members; i++) {
         EF_TRY(verify_file(&m->members[i].weights, dir, err));
-        EF_TRY(verify_file(&m->members[i].meta, dir, err));
+        if (m->members[i].meta.name[0]) EF_TRY(verify_file(&m->members[i].meta, dir, err));
     }
     return EF_OK;
 }

@@ -1,10 +1,12 @@
 /* The model directory that `eraformer train` writes and `predict --model DIR` / `evaluate
  * --model DIR` read: DIR/manifest.json plus its members (member-K.st and member-K.st.json,
- * as finetune writes them). The manifest is the commit point: it is rewritten atomically
- * (temp file, fsync, rename, fsync of the folder) after each member is finished, and it
- * records each member file's size and CRC-32, so a member damaged or replaced after it was
- * sealed is refused with its file named. A member still being trained is not in the list;
- * `train --resume` continues it from its member-K.st.last.st. Private to the CLI. */
+ * as finetune writes them; the contract is embedded in member-K.st, the .json is its copy for
+ * older readers, and a member sealed without one is read too). The manifest is the commit
+ * point: it is rewritten atomically (temp file, fsync, rename, fsync of the folder) after
+ * each member is finished, and it records each member file's size and CRC-32, so a member
+ * damaged or replaced after it was sealed is refused with its file named. A member still
+ * being trained is not in the list; `train --resume` continues it from its
+ * member-K.st.last.st. Private to the CLI. */
 #ifndef EF_CLI_MODEL_DIR_H
 #define EF_CLI_MODEL_DIR_H
 
@@ -22,7 +24,7 @@ typedef struct md_file {
 } md_file;
 
 typedef struct md_member {
-    md_file weights, meta;    /* member-K.st, member-K.st.json */
+    md_file weights, meta;    /* member-K.st, member-K.st.json (meta.name "" = none sealed) */
     uint64_t seed;
     double selection_corr;    /* mean CORR on the selection eras at the chosen step */
     long best_step, steps;

@@ -1,5 +1,5 @@
-/* Numerai tasks for the CLI (numerai_tasks.h): target engineering, the model metadata
- * sidecar, model surgery from a pretrained base and the context-ensemble prediction of one
+/* Numerai tasks for the CLI (numerai_tasks.h): target engineering, the model's input
+ * contract (embedded in the checkpoint; older models' sidecar), model surgery from a pretrained base and the context-ensemble prediction of one
  * era, shared by finetune and predict. */
 #include <inttypes.h>
 #include <limits.h>
@@ -100,7 +100,7 @@ done:
     return s;
 }
 
-// ---- metadata sidecar -------------------------------------------------------------------
+// ---- the input contract (embedded in the model; the sidecar MODEL.json of older models) ---
 
 static void meta_path(char *buf, size_t n, const char *model_path) { snprintf(buf, n, "%s.json", model_path); }
 
@@ -112,9 +112,9 @@ void nt_meta_free(nt_meta *m) {
     memset(m, 0, sizeof *m);
 }
 
-ef_status nt_meta_save(const nt_meta *m, const char *model_path, ef_error *err) {
+char *nt_meta_json(const nt_meta *m) {
     cJSON *o = cJSON_CreateObject();
-    EF_CHECK(o, err, EF_ERR_NOMEM, "out of memory");
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "format", "eraformer-finetune-1");
     cJSON_AddStringToObject(o, "read_in", m->read_in == NT_READIN_WIDE ? "wide" : "subset");
     cJSON *tg = cJSON_AddObjectToObject(o, "targets");
@@ -140,12 +140,15 @@ ef_status nt_meta_save(const nt_meta *m, const char *model_path, ef_error *err) 
     }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
-    EF_CHECK(text, err, EF_ERR_NOMEM, "out of memory");
+    char *copy = text ? ef_strdup(text) : NULL;
+    cJSON_free(text);
+    return copy;
+}
+
+ef_status nt_meta_save_sidecar(const char *text, const char *model_path, ef_error *err) {
     char path[4200];
     meta_path(path, sizeof path, model_path);
-    ef_status s = ef_file_write_atomic(path, text, strlen(text), err);
-    cJSON_free(text);
-    return s;
+    return ef_file_write_atomic(path, text, strlen(text), err);
 }
 
 /* o[key] as an int in [lo, hi]: a whole number, never a narrowing cast of an arbitrary double
@@ -172,15 +175,14 @@ static ef_status meta_ints(nt_meta *m, const cJSON *o, const char *path, ef_erro
     return json_int(o, "members", 1, 1 << 20, 0, &m->members, path, err);
 }
 
-ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err) {
+ef_status nt_meta_parse(nt_meta *m, const char *text, size_t size, const char *path, ef_error *err) {
     memset(m, 0, sizeof *m);
-    char path[4200], *text = NULL;
-    size_t size;
-    meta_path(path, sizeof path, model_path);
-    EF_TRY(ef_file_read_all(path, &text, &size, err));
     cJSON *o = cJSON_ParseWithLength(text, size);
-    ef_free(text);
-    EF_CHECK(o, err, EF_ERR_FORMAT, "%s: not JSON (expected the metadata that finetune writes next to the model)", path);
+    if (!cJSON_IsObject(o)) {   /* "1{...}" parses as the number 1 */
+        cJSON_Delete(o);
+        return EF_ERR(err, EF_ERR_FORMAT, "%s: not a JSON object (expected the input contract that finetune writes)",
+                      path);
+    }
     ef_status s = EF_OK;
     const cJSON *ri = cJSON_GetObjectItem(o, "read_in"), *fa = cJSON_GetObjectItem(o, "features");
     const cJSON *tg = cJSON_GetObjectItem(o, "targets"), *seed = cJSON_GetObjectItem(o, "seed");
@@ -267,6 +269,49 @@ ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err) {
 done:
     cJSON_Delete(o);
     if (s != EF_OK) nt_meta_free(m);
+    return s;
+}
+
+/* The contract text embedded in a model (contract != NULL) or else its sidecar, parsed into m;
+ * errors name the model file (embedded) or the sidecar. */
+static ef_status meta_from(nt_meta *m, const char *contract, const char *model_path, ef_error *err) {
+    char where[4300];
+    if (contract) {
+        snprintf(where, sizeof where, "%s (its embedded contract, __metadata__[\"%s\"])", model_path,
+                 EF_MODEL_CONTRACT_KEY);
+        return nt_meta_parse(m, contract, strlen(contract), where, err);
+    }
+    char *text = NULL;
+    size_t size;
+    meta_path(where, sizeof where, model_path);
+    if (ef_file_read_all(where, &text, &size, err) != EF_OK) {
+        ef_error_prefix(err, "%s has no embedded contract and its sidecar is unreadable: ", model_path);
+        return err ? err->code : EF_ERR_IO;
+    }
+    ef_status s = nt_meta_parse(m, text, size, where, err);
+    ef_free(text);
+    return s;
+}
+
+ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err) {
+    memset(m, 0, sizeof *m);
+    char *contract = NULL;
+    EF_TRY(ef_model_read_contract(model_path, &contract, err));
+    ef_status s = meta_from(m, contract, model_path, err);
+    ef_free(contract);
+    return s;
+}
+
+ef_status nt_model_load(ef_model **out, nt_meta *m, const char *model_path, int max_B, ef_error *err) {
+    memset(m, 0, sizeof *m);
+    char *contract = NULL;
+    EF_TRY(ef_model_load_contract(out, model_path, max_B, NULL, NULL, &contract, err));
+    ef_status s = meta_from(m, contract, model_path, err);
+    ef_free(contract);
+    if (s != EF_OK) {
+        ef_model_destroy(*out);
+        *out = NULL;
+    }
     return s;
 }
 

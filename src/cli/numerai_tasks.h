@@ -1,5 +1,5 @@
 /* Shared by finetune, predict and baseline: target engineering (per-era gaussianized,
- * weighted targets), the fine-tuned model's metadata sidecar, model surgery from a
+ * weighted targets), the fine-tuned model's input contract, model surgery from a
  * pretrained base (wider read-in, more rows), and the prediction procedure (context ensembles
  * per era) that both validation during finetune and `predict` use. The era/embargo/row
  * sampling and the feature encoding are in include/eraformer/data_tasks.h. */
@@ -30,7 +30,11 @@ void nt_targets_free(nt_targets *t);
 ef_status nt_engineer_target(const ef_dataset *ds, const int *tcol, const double *w, int n,
                              float *y, ef_error *err);
 
-/* What predict needs to know about a fine-tuned model (sidecar FILE.json next to FILE). */
+/* What predict needs to know about a fine-tuned model: its input contract (features,
+ * encoding, targets, prediction defaults). finetune embeds it in the model file
+ * (EF_MODEL_CONTRACT_KEY in the safetensors __metadata__) and, for one more release, also
+ * writes the same text to the sidecar MODEL.json for older readers. Readers trust the
+ * embedded copy; the sidecar is read only for older two-file models without one. */
 typedef struct nt_meta {
     int read_in;
     int n_feat;
@@ -45,8 +49,19 @@ typedef struct nt_meta {
     int n_groups;             /* feature-group aggregates: group g = features[group_idx[group_off[g]..]] */
     int *group_off, *group_idx;
 } nt_meta;
-ef_status nt_meta_save(const nt_meta *m, const char *model_path, ef_error *err);
+/* The contract as JSON text (ef_malloc'd; NULL when out of memory). */
+char *nt_meta_json(const nt_meta *m);
+/* Writes text (nt_meta_json) to the sidecar model_path.json, atomically (the deprecated copy). */
+ef_status nt_meta_save_sidecar(const char *text, const char *model_path, ef_error *err);
+/* Parses contract text (size bytes) into m; errors name `path` and the field. */
+ef_status nt_meta_parse(nt_meta *m, const char *text, size_t size, const char *path, ef_error *err);
+/* The contract of model_path: the embedded one (reading only the model's header), else the
+ * sidecar model_path.json. Errors name the model file or the sidecar. */
 ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err);
+/* The model and its contract from one read of model_path (the sidecar as in nt_meta_load):
+ * the weights and contract of one file, even if finetune replaces it meanwhile. On error
+ * *out is NULL and m empty. */
+ef_status nt_model_load(ef_model **out, nt_meta *m, const char *model_path, int max_B, ef_error *err);
 void nt_meta_free(nt_meta *m);
 
 /* Numerai's feature groups (features.json sets intelligence, charisma, ..., quantum) restricted
