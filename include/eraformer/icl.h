@@ -53,7 +53,7 @@ typedef enum ef_icl_wide {
 } ef_icl_wide;
 
 typedef struct ef_icl_options {
-    int n_ensemble;          /* members, 1..1024 (default 8) */
+    int n_ensemble;          /* members, 1..1024 (default 16) */
     int max_context;         /* context rows per member, 0 = the model's capacity (max_points - 1,
                               * the most rows it was pretrained with); at most 1,048,576 */
     uint64_t seed;           /* every random choice (columns, rows, signs, projections) */

@@ -17,6 +17,7 @@ int ef_cmd_pretrain(int argc, char **argv);
 int ef_cmd_bench(int argc, char **argv);
 int ef_cmd_export(int argc, char **argv);
 int ef_cmd_icl_eval(int argc, char **argv);
+int ef_cmd_icl_predict(int argc, char **argv);
 int ef_cmd_synth(int argc, char **argv);
 int ef_cmd_train(int argc, char **argv);
 int ef_cmd_datasets(int argc, char **argv);

@@ -22,6 +22,7 @@ static const ef_command commands[] = {
     {"export", ef_cmd_export, "a checkpoint's weights only (no optimiser state), for shipping"},
     {"finetune", ef_cmd_finetune, "fine-tune the transformer on Numerai eras (embargoed context, early stopping)"},
     {"icl-eval", ef_cmd_icl_eval, "in-context error vs number of examples: transformer vs baselines"},
+    {"icl-predict", ef_cmd_icl_predict, "in-context regression on any numeric table (CSV/parquet in, CSV out)"},
     {"inspect", ef_cmd_inspect, "show a parquet file's schema, row groups, codecs, encodings and pages"},
     {"models", ef_cmd_models, "list your Numerai models (name and id)"},
     {"predict", ef_cmd_predict, "predict eras with context ensembles of a fine-tuned model (id,prediction)"},

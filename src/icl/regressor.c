@@ -28,7 +28,7 @@ struct ef_icl_regressor {
 
 void ef_icl_options_init(ef_icl_options *o) {
     memset(o, 0, sizeof *o);
-    o->n_ensemble = 8;
+    o->n_ensemble = 16;
     o->max_context = 0;
     o->seed = 0;
     o->scaling = EF_ICL_SCALE_ROBUST;
