@@ -1,10 +1,16 @@
-/* libFuzzer target: the input is a safetensors checkpoint. Loads it with ef_model_load (the
- * header's JSON and metadata, every offset and shape, the optimiser state and the train state);
- * when it loads and the model is small, runs one forward pass on a tiny batch, so that a
- * config that passed the checks but does not fit its tensors shows up as a sanitizer report. */
+/* libFuzzer target: the input is a safetensors checkpoint. Loads it with
+ * ef_model_load_contract (the header's JSON and metadata, the embedded contract, every offset
+ * and shape, the optimiser state and the train state) and reads its contract alone with
+ * ef_model_read_contract (header only): whatever the full loader accepts the header reader
+ * must accept too, with the same contract, which is then parsed the way predict parses it
+ * (nt_meta_parse). When the model loads and is small, runs one forward pass on a tiny batch,
+ * so that a config that passed the checks but does not fit its tensors shows up as a
+ * sanitizer report. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli/numerai_tasks.h"
 #include "eraformer/model.h"
 #include "fuzz_util.h"
 
@@ -43,10 +49,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ef_train_state st;
     int has_optim = 0;
     ef_error err;
-    if (ef_model_load(&m, path, 1, &st, &has_optim, &err) == EF_OK) {
+    char *contract = NULL, *alone = NULL;
+    ef_status s_load = ef_model_load_contract(&m, path, 1, &st, &has_optim, &contract, &err);
+    ef_status s_read = ef_model_read_contract(path, &alone, &err);
+    if (s_load == EF_OK) {
+        /* the header reader agrees with the full loader */
+        if (s_read != EF_OK || (!contract) != (!alone) || (contract && strcmp(contract, alone))) abort();
         forward_once(m);
         ef_model_destroy(m);
     }
+    if (contract) {
+        nt_meta meta;
+        if (nt_meta_parse(&meta, contract, strlen(contract), path, &err) == EF_OK) nt_meta_free(&meta);
+    }
+    ef_free(contract);
+    ef_free(alone);
     unlink(path);
     return 0;
 }

@@ -1,7 +1,13 @@
-/* libFuzzer target: the input is the sidecar metadata that finetune writes next to a model
- * (FILE.st.json), read by predict through nt_meta_load: JSON with the read-in, features,
- * targets and weights, seed, embargo/window/context/members and the feature groups. */
+/* libFuzzer target: the input is a fine-tuned model's input contract (the JSON text finetune
+ * writes: read-in, features, targets and weights, seed, embargo/window/context/members, the
+ * feature groups), read by predict through nt_meta_load in both places it can live:
+ *   1. embedded in the model, as the string __metadata__["eraformer.contract"] of a
+ *      header-only checkpoint (ef_model_read_contract, then nt_meta_parse);
+ *   2. as the sidecar MODEL.json of an older two-file model, whose header has no contract.
+ * Both must agree (when the input has no NUL byte, which a JSON string value cannot carry). */
+#include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli/numerai_tasks.h"
@@ -9,16 +15,30 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char model[512], path[512];
-    /* nt_meta_load reads MODEL.json: write the input there, MODEL itself need not exist */
-    if (fuzz_file_write(path, sizeof path, "meta", ".st.json", data, size) != 0) return 0;
-    size_t n = strlen(path) - strlen(".json");
-    memcpy(model, path, n);
-    model[n] = 0;
+/* A header-only eraformer checkpoint at path, with contract (NUL-terminated) unless NULL. */
+static int write_header_only(char *path, size_t cap, const char *tag, const char *contract) {
+    cJSON *h = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(h, "__metadata__");
+    cJSON_AddStringToObject(m, "format", "eraformer");
+    cJSON_AddStringToObject(m, "config", "{}");
+    if (contract) cJSON_AddStringToObject(m, "eraformer.contract", contract);
+    char *js = cJSON_PrintUnformatted(h);
+    cJSON_Delete(h);
+    if (!js) return -1;
+    size_t n = strlen(js);
+    uint8_t *b = malloc(8 + n);
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
+    memcpy(b + 8, js, n);
+    int rc = fuzz_file_write(path, cap, tag, ".st", b, 8 + n);
+    free(b);
+    cJSON_free(js);
+    return rc;
+}
+
+static ef_status load_and_touch(const char *model) {
     nt_meta m;
     ef_error err;
-    if (nt_meta_load(&m, model, &err) == EF_OK) {
+    ef_status s = nt_meta_load(&m, model, &err);
+    if (s == EF_OK) {
         size_t total = 0;
         for (int i = 0; i < m.n_feat; i++) total += strlen(m.features[i]);
         for (int g = 0; g < m.n_groups; g++)
@@ -26,6 +46,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)total;
         nt_meta_free(&m);
     }
-    unlink(path);
+    return s;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char emb[512], old[512], side[600];
+    char *text = malloc(size + 1);
+    if (!text) return 0;
+    memcpy(text, data, size);
+    text[size] = 0;
+    ef_status s_emb = EF_OK, s_old = EF_OK;
+    if (write_header_only(emb, sizeof emb, "emb", text) == 0) {
+        s_emb = load_and_touch(emb);
+        unlink(emb);
+    }
+    if (write_header_only(old, sizeof old, "old", NULL) == 0) {
+        snprintf(side, sizeof side, "%s.json", old);
+        FILE *f = fopen(side, "wb");
+        if (f && (size == 0 || fwrite(data, 1, size, f) == size) && fclose(f) == 0) s_old = load_and_touch(old);
+        else if (f) fclose(f);
+        unlink(side);
+        unlink(old);
+    }
+    /* the same text parses the same wherever it lives */
+    if (!memchr(data, 0, size) && (s_emb == EF_OK) != (s_old == EF_OK)) abort();
+    free(text);
     return 0;
 }
