@@ -8,7 +8,8 @@ pkgs=(build-essential cmake pkg-config
       libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev
       libcurl4-openssl-dev libcjson-dev libxgboost-dev
       openmpi-bin libopenmpi-dev python3
-      python3-numpy python3-pandas python3-pytest python3-setuptools python3-pip)
+      python3-numpy python3-pandas python3-pytest python3-setuptools python3-pip
+      python3-sklearn)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -89,6 +89,13 @@ class PqColumnData(ctypes.Structure):
                 ("cap_data", ctypes.c_size_t)]
 
 
+class IclOptions(ctypes.Structure):
+    """struct ef_icl_options (include/eraformer/icl.h)"""
+    _fields_ = [("n_ensemble", ctypes.c_int), ("max_context", ctypes.c_int),
+                ("seed", ctypes.c_uint64), ("scaling", ctypes.c_int), ("wide", ctypes.c_int),
+                ("target_scale", ctypes.c_float), ("symmetries", ctypes.c_int)]
+
+
 _vp = ctypes.c_void_p
 _sz = ctypes.c_size_t
 _int = ctypes.c_int
@@ -117,6 +124,14 @@ _PROTOTYPES = {
     "ef_pq_num_kv": (_int, [_vp]),
     "ef_pq_kv": (None, [_vp, _int, ctypes.POINTER(ctypes.c_char_p),
                         ctypes.POINTER(ctypes.c_char_p)]),
+    "ef_icl_options_init": (None, [ctypes.POINTER(IclOptions)]),
+    "ef_icl_regressor_open": (_int, [ctypes.POINTER(_vp), ctypes.c_char_p,
+                                     ctypes.POINTER(IclOptions), _err_p]),
+    "ef_icl_regressor_destroy": (None, [_vp]),
+    "ef_icl_regressor_fit": (_int, [_vp, _vp, _vp, ctypes.c_int64, _int, _int, _err_p]),
+    "ef_icl_regressor_predict": (_int, [_vp, _vp, ctypes.c_int64, _int, _int, _vp, _err_p]),
+    "ef_icl_regressor_context_rows": (_int, [_vp]),
+    "ef_icl_regressor_model_width": (_int, [_vp]),
 }
 
 _lock = threading.Lock()

@@ -8,7 +8,11 @@
 
 #define ICL_MAX_MEMBERS 1024
 #define ICL_MAX_CONTEXT (1 << 20)
-#define ICL_QCHUNK 1024                   /* query rows per ef_rows_cache_predict call */
+/* Query rows per ef_rows_cache_predict call, padded to the full count with all-missing rows:
+ * every call then runs GEMMs of the same shapes, so a row's prediction does not depend on how
+ * many other rows are predicted with it (BLAS kernels may round differently for other M). Equal
+ * to rows_cache.c's pass size, so that a padded call is one pass. */
+#define ICL_QCHUNK 512
 #define ICL_BLOCK_FLOATS ((size_t)1 << 24) /* scaled test values held at once (64 MB) */
 
 struct ef_icl_regressor {
@@ -241,7 +245,9 @@ static ef_status predict_member(const ef_icl_regressor *r, const icl_member *mb,
         int nq = (int)EF_MIN((int64_t)ICL_QCHUNK, nb - q0);
         for (int i = 0; i < nq; i++)
             icl_member_row(mb, D, r->d, b->zb + (size_t)(q0 + i) * r->d, b->qx + (size_t)i * D, b->qm + (size_t)i * D);
-        EF_TRY(ef_rows_cache_predict(b->cache, b->qx, b->qm, mb->width, nq, b->qp, err));
+        memset(b->qx + (size_t)nq * D, 0, (size_t)(ICL_QCHUNK - nq) * D * sizeof *b->qx);
+        memset(b->qm + (size_t)nq * D, 0, (size_t)(ICL_QCHUNK - nq) * D);
+        EF_TRY(ef_rows_cache_predict(b->cache, b->qx, b->qm, mb->width, ICL_QCHUNK, b->qp, err));
         for (int i = 0; i < nq; i++) b->acc[q0 + i] += (double)b->qp[i] / (double)k;
     }
     return EF_OK;

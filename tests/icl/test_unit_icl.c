@@ -201,6 +201,11 @@ static void test_determinism(void) {
     par_threads_set(2);
     CHECK(ef_icl_regressor_predict(r, t.Xt, t.m, t.d, 0, p3, &err) == EF_OK);
     CHECK(memcmp(p1, p3, (size_t)t.m * 4) == 0);
+    /* a row's prediction does not depend on the rows predicted with it */
+    CHECK(ef_icl_regressor_predict(r, t.Xt + 5 * t.d, 7, t.d, 0, p3, &err) == EF_OK);
+    CHECK(memcmp(p1 + 5, p3, 7 * 4) == 0);
+    CHECK(ef_icl_regressor_predict(r, t.Xt + 600 * t.d, 100, t.d, 0, p3, &err) == EF_OK);
+    CHECK(memcmp(p1 + 600, p3, 100 * 4) == 0);
     ef_icl_regressor_destroy(r);
     o.seed = 99;   /* another seed: other members */
     CHECK(ef_icl_regressor_open(&r, MODEL, &o, &err) == EF_OK);
