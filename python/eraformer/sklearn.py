@@ -11,7 +11,7 @@ fitted on the training rows inside the C library; NaN in X is a missing value. A
 features and rows: wider tables are seen through column subsets (or random projections), larger
 ones through a context sample per member. Results are the same for any ``n_jobs``.
 
-The model defaults to ``mixture-numerai.st`` from, in order: ``$ERAFORMER_MODEL`` (a file),
+The model defaults to ``linear-d10.st`` from, in order: ``$ERAFORMER_MODEL`` (a file),
 ``$ERAFORMER_MODELS_DIR``, ``models/`` next to this package, the source tree's ``models/``.
 """
 import ctypes
@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _lib
 
-DEFAULT_MODEL = "mixture-numerai.st"
+DEFAULT_MODEL = "linear-d10.st"  # the best shipped model on real tables (docs/icl_regressor.md)
 _SCALING = {"robust": 0, "rankgauss": 1}
 _WIDE = {"subset": 0, "project": 1}
 

@@ -51,8 +51,8 @@ def test_params_and_clone():
 
 def test_learns_linear_near_ridge():
     X, y, Xt, yt = linear_table(300, 300, 5, 0.7, 1)
-    ours = r2(TabularRegressor(model=os.path.join(MODELS, "linear-d10.st")).fit(X, y).predict(Xt), yt)
-    default = r2(TabularRegressor().fit(X, y).predict(Xt), yt)
+    ours = r2(TabularRegressor().fit(X, y).predict(Xt), yt)
+    default = r2(TabularRegressor(model=os.path.join(MODELS, "mixture-numerai.st")).fit(X, y).predict(Xt), yt)
     ridge = r2(RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(X, y).predict(Xt), yt)
     assert ours > 0.6 and ours > ridge - 0.1, (ours, ridge)
     assert default > 0.5, default
@@ -68,9 +68,9 @@ def test_wide_narrow_nan_and_determinism():
     p = TabularRegressor(wide="project").fit(X, y).predict(Xt)
     assert np.all(np.isfinite(p)) and not np.array_equal(a, p)
     X1, y1, Xt1, yt1 = linear_table(100, 50, 1, 0.1, 3)  # one column
-    linear = os.path.join(MODELS, "linear-d10.st")        # (the default model saw only d = 16)
-    assert r2(TabularRegressor(model=linear).fit(X1, y1).predict(Xt1), yt1) > 0.5
-    assert np.all(np.isfinite(TabularRegressor().fit(X1, y1).predict(Xt1)))
+    assert r2(TabularRegressor().fit(X1, y1).predict(Xt1), yt1) > 0.5
+    numerai = os.path.join(MODELS, "mixture-numerai.st")  # pretrained at d = 16 only: weak here
+    assert np.all(np.isfinite(TabularRegressor(model=numerai).fit(X1, y1).predict(Xt1)))
 
 
 def test_pickle_round_trip_and_dtypes():

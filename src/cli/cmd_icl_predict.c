@@ -16,7 +16,7 @@
 #ifndef EF_MODELS_DIR
 #define EF_MODELS_DIR "models"
 #endif
-#define DEFAULT_MODEL "mixture-numerai.st"  /* the best shipped model on real tables (docs/icl_regressor.md) */
+#define DEFAULT_MODEL "linear-d10.st"  /* the best shipped model on real tables (docs/icl_regressor.md) */
 
 static void usage(FILE *f) {
     fprintf(f,
