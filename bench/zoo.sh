@@ -11,7 +11,9 @@
 # environment: GENERATORS (default: factor nonlinear drift weak), BUDGET (minutes for
 #   train, default 20), ERAS_TRAIN (240), ERAS_VALIDATION (80), ROWS (1000 per era),
 #   FEATURES (300), SEED (7), THREADS (default all cores), XGB_TREES (2000),
-#   TRAIN_OPTS (extra options for train), ERAFORMER (default build/eraformer)
+#   TRAIN_OPTS (extra options for train), ERAFORMER (default build/eraformer),
+#   REUSE_BASELINES=1 (keep OUT_DIR/GEN/{xgboost,ridge}_validation.csv and their .res from an
+#   earlier run on the same data instead of fitting them again: both are deterministic)
 # With the defaults this takes about 4 x (20 + 5) minutes on 2 cores.
 set -eu
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,12 +69,17 @@ for g in $GENERATORS; do
         --out "$D/model" $THREADS_OPT $TRAIN_OPTS
     cp "$D/model/validation/predictions.csv" "$D/eraformer_validation.csv"
 
-    echo "==> $g: XGBoost (all train eras, $XGB_TREES trees)" >&2
-    # shellcheck disable=SC2086
-    timed "$D/xgboost.res" "$BIN" baseline --kind xgboost --trees "$XGB_TREES" $DATA --out "$D/xgboost_validation.csv" $THREADS_OPT
-    echo "==> $g: ridge" >&2
-    # shellcheck disable=SC2086
-    timed "$D/ridge.res" "$BIN" baseline --kind ridge $DATA --out "$D/ridge_validation.csv" $THREADS_OPT
+    if [ "${REUSE_BASELINES:-0}" = 1 ] && [ -f "$D/xgboost.res" ] && [ -f "$D/ridge.res" ] &&
+        [ -f "$D/xgboost_validation.csv" ] && [ -f "$D/ridge_validation.csv" ]; then
+        echo "==> $g: XGBoost and ridge: reusing the earlier run's predictions (REUSE_BASELINES=1)" >&2
+    else
+        echo "==> $g: XGBoost (all train eras, $XGB_TREES trees)" >&2
+        # shellcheck disable=SC2086
+        timed "$D/xgboost.res" "$BIN" baseline --kind xgboost --trees "$XGB_TREES" $DATA --out "$D/xgboost_validation.csv" $THREADS_OPT
+        echo "==> $g: ridge" >&2
+        # shellcheck disable=SC2086
+        timed "$D/ridge.res" "$BIN" baseline --kind ridge $DATA --out "$D/ridge_validation.csv" $THREADS_OPT
+    fi
 
     for m in eraformer xgboost ridge; do
         "$BIN" evaluate --predictions "$D/${m}_validation.csv" --data "$D/data/validation.parquet" \
