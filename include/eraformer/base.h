@@ -104,7 +104,12 @@ uint64_t ef_hash64(uint64_t a, uint64_t b);
 
 /* ---- files ----------------------------------------------------------------------- */
 /* Writes go to "<path>.tmp.<pid>" in the same folder; commit fsyncs, renames over path
- * and fsyncs the folder, so a crash leaves either the old file or the new one. */
+ * and fsyncs the folder, so a crash leaves either the old file or the new one. A crash
+ * leaves the temp file behind: ef_atomic_open first removes the "<path>.tmp.<pid>" files of
+ * the same path whose pid is not a running process on this machine (kill(pid, 0): ESRCH).
+ * A writer on another machine (a shared network folder) or in another pid namespace looks
+ * dead here: two such writers of one path can fail each other's commit (an error, never a
+ * partial file at path). */
 typedef struct ef_atomic_file {
     FILE *fp;
     char *path;

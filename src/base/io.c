@@ -1,13 +1,61 @@
 /* Atomic file output (temp file, fsync, rename, fsync folder) and whole-file reads. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/ef_internal.h"
 
+/* The process id in a temp file name "<base>.tmp.<pid>" (entry names this target's prefix),
+ * or 0 when the rest is not a plain decimal pid. */
+static long temp_pid(const char *entry, const char *base, size_t base_len) {
+    if (strncmp(entry, base, base_len) != 0 || strncmp(entry + base_len, ".tmp.", 5) != 0) return 0;
+    const char *d = entry + base_len + 5;
+    if (d[0] == '0') return 0;   /* written as %ld: no leading zero */
+    long pid = 0;
+    size_t n = 0;
+    for (; d[n]; n++) {
+        if (d[n] < '0' || d[n] > '9' || n >= 10) return 0;
+        pid = pid * 10 + (d[n] - '0');
+    }
+    return n > 0 && pid <= INT_MAX ? pid : 0;
+}
+
+/* Removes the temp files that earlier writers of this same target left when they were killed
+ * between ef_atomic_open and commit (kill -9, power loss): the names "<path>.tmp.<pid>" whose
+ * pid is not a running process (kill(pid, 0) fails with ESRCH). A live pid's file, ours, other
+ * targets' files and any other name are left alone. Best effort: errors are ignored. */
+static void remove_stale_temps(const char *path) {
+    char dir[PATH_MAX];   /* no heap: the allocation fault hook counts only the write's own */
+    size_t len = strlen(path);
+    if (len >= sizeof dir) return;
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    const char *d = ".", *base = path;
+    if (slash) {
+        base = path + (slash - dir) + 1;
+        if (slash == dir) slash[1] = 0; else *slash = 0;
+        d = dir;
+    }
+    size_t base_len = strlen(base);
+    DIR *dp = base_len ? opendir(d) : NULL;
+    if (!dp) return;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        long pid = temp_pid(e->d_name, base, base_len);
+        if (pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* running (EPERM: another user's) */
+        (void)unlinkat(dirfd(dp), e->d_name, 0);
+    }
+    closedir(dp);
+}
+
 ef_status ef_atomic_open(ef_atomic_file *af, const char *path, ef_error *err) {
     memset(af, 0, sizeof *af);
+    remove_stale_temps(path);
     size_t n = strlen(path) + 32;
     af->path = ef_strdup(path);
     af->tmp_path = ef_malloc(n);
