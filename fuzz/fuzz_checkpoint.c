@@ -3,14 +3,14 @@
  * and shape, the optimiser state and the train state) and reads its contract alone with
  * ef_model_read_contract (header only): whatever the full loader accepts the header reader
  * must accept too, with the same contract, which is then parsed the way predict parses it
- * (nt_meta_parse). When the model loads and is small, runs one forward pass on a tiny batch,
+ * (ef_numerai_contract_parse). When the model loads and is small, runs one forward pass on a tiny batch,
  * so that a config that passed the checks but does not fit its tensors shows up as a
  * sanitizer report. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 #include "eraformer/model.h"
 #include "fuzz_util.h"
 
@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ef_model_destroy(m);
     }
     if (contract) {
-        nt_meta meta;
-        if (nt_meta_parse(&meta, contract, strlen(contract), path, &err) == EF_OK) nt_meta_free(&meta);
+        ef_numerai_contract meta;
+        if (ef_numerai_contract_parse(&meta, contract, strlen(contract), path, &err) == EF_OK) ef_numerai_contract_free(&meta);
     }
     ef_free(contract);
     ef_free(alone);

@@ -1,8 +1,8 @@
 /* libFuzzer target: the input is a fine-tuned model's input contract (the JSON text finetune
  * writes: read-in, features, targets and weights, seed, embargo/window/context/members, the
- * feature groups), read by predict through nt_meta_load in both places it can live:
+ * feature groups), read by predict through ef_numerai_contract_read in both places it can live:
  *   1. embedded in the model, as the string __metadata__["eraformer.contract"] of a
- *      header-only checkpoint (ef_model_read_contract, then nt_meta_parse);
+ *      header-only checkpoint (ef_model_read_contract, then ef_numerai_contract_parse);
  *   2. as the sidecar MODEL.json of an older two-file model, whose header has no contract.
  * Both must agree (when the input has no NUL byte, which a JSON string value cannot carry). */
 #include <cjson/cJSON.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,16 +35,16 @@ static int write_header_only(char *path, size_t cap, const char *tag, const char
 }
 
 static ef_status load_and_touch(const char *model) {
-    nt_meta m;
+    ef_numerai_contract m;
     ef_error err;
-    ef_status s = nt_meta_load(&m, model, &err);
+    ef_status s = ef_numerai_contract_read(&m, model, &err);
     if (s == EF_OK) {
         size_t total = 0;
         for (int i = 0; i < m.n_feat; i++) total += strlen(m.features[i]);
         for (int g = 0; g < m.n_groups; g++)
             for (int j = m.group_off[g]; j < m.group_off[g + 1]; j++) total += (size_t)m.group_idx[j];
         (void)total;
-        nt_meta_free(&m);
+        ef_numerai_contract_free(&m);
     }
     return s;
 }

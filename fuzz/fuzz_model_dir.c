@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cli/model_dir.h"
+#include "numerai/model_dir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
-#include "cli/model_dir.h"
+#include "numerai/model_dir.h"
 #include "cli/report.h"
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 #include "eraformer/model.h"
 
 /* *contract: the embedded one, else the checked sidecar of an older two-file model, else NULL. */
@@ -16,9 +16,9 @@ static ef_status export_contract(const char *in, char **contract, ef_error *err)
     struct stat sb;
     snprintf(side, sizeof side, "%s.json", in);
     if (*contract || stat(side, &sb) != 0) return EF_OK;
-    nt_meta meta;
-    EF_TRY(nt_meta_load(&meta, in, err));   /* errors name the sidecar */
-    nt_meta_free(&meta);
+    ef_numerai_contract meta;
+    EF_TRY(ef_numerai_contract_read(&meta, in, err));   /* errors name the sidecar */
+    ef_numerai_contract_free(&meta);
     size_t n;
     return ef_file_read_all(side, contract, &n, err);
 }

@@ -13,7 +13,7 @@
 #include "base/ef_internal.h"
 #include "cli/cli.h"
 #include "cli/finetune.h"
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 #include "eraformer/data.h"
 #include "eraformer/metrics.h"
 #include "eraformer/model.h"
@@ -132,8 +132,8 @@ static int parse(int argc, char **argv, ft_opts *o) {
         case 'w': rc = ef_cli_parse_long(cmd, "--window", optarg, 0, 100000, &v); o->window = (int)v; break;
         case 'B': o->base = optarg; break;
         case 'R':
-            if (!strcmp(optarg, "wide")) o->read_in = NT_READIN_WIDE;
-            else if (!strcmp(optarg, "subset")) o->read_in = NT_READIN_SUBSET;
+            if (!strcmp(optarg, "wide")) o->read_in = EF_NUMERAI_READIN_WIDE;
+            else if (!strcmp(optarg, "subset")) o->read_in = EF_NUMERAI_READIN_SUBSET;
             else return ef_cli_usage(cmd, "--read-in expects wide or subset, got '%s'", optarg);
             break;
         case 'l': rc = ef_cli_parse_long(cmd, "--layers", optarg, 1, 64, &v); o->layers = (int)v; break;
@@ -193,7 +193,7 @@ static void state_json(const ft_run *r, char *buf, size_t n, double elapsed) {
     snprintf(buf, n, "{\"best_corr\":%.17g,\"best_step\":%ld,\"bad_evals\":%d,\"elapsed_s\":%.3f,\"embargo\":%d,"
              "\"context_rows\":%d,\"query_rows\":%d,\"batch\":%d,\"steps\":%ld,\"read_in\":\"%s\"}",
              isfinite(r->best) ? r->best : -1e300, r->best_step, r->bad, elapsed, r->embargo, r->o.ctx, r->o.query,
-             r->o.batch, r->o.steps, r->o.read_in == NT_READIN_WIDE ? "wide" : "subset");
+             r->o.batch, r->o.steps, r->o.read_in == EF_NUMERAI_READIN_WIDE ? "wide" : "subset");
 }
 
 static ef_status save_last(ft_run *r, long step, double elapsed, ef_error *err) {
@@ -216,17 +216,12 @@ static ef_status save_best(ft_run *r, long step, ef_error *err) {
     st.step = step;
     st.seed = r->o.seed;
     state_json(r, st.extra, sizeof st.extra, 0);
-    /* the contract goes into the checkpoint (one file, replaced atomically: weights and
-     * contract always match). The sidecar OUT.json, the same text, is kept for one release
-     * for older readers and written first, as before; readers trust the embedded copy. */
-    nt_meta meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx, r->o.members,
-                    r->o.seed, r->o.fdrop, r->best, r->best_step, r->o.transform, r->n_groups, r->group_off, r->group_idx};
-    char *contract = nt_meta_json(&meta);
-    EF_CHECK(contract, err, EF_ERR_NOMEM, "out of memory writing the contract of %s", r->o.out);
-    ef_status s = nt_meta_save_sidecar(contract, r->o.out, err);
-    if (s == EF_OK) s = ef_model_save_contract(r->m, r->o.out, &st, 0, contract, err);
-    ef_free(contract);
-    return s;
+    /* the contract is embedded in the checkpoint (its sidecar OUT.json written first, for
+     * older readers) */
+    ef_numerai_contract meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx,
+                                r->o.members, r->o.seed, r->o.fdrop, r->best, r->best_step, r->o.transform,
+                                r->n_groups, r->group_off, r->group_idx};
+    return ef_numerai_checkpoint_save(r->m, r->o.out, &st, &meta, err);
 }
 
 /* Exchanges the model's weights with the averaged ones (twice restores). */
@@ -270,7 +265,7 @@ static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, e
         *hint = "--resume needs the OUT.last.st written by finetune";
         EF_TRY(ef_model_load(&r->m, o->resume, o->batch, &st, &has_optim, err));
         const ef_model_config *mc = ef_model_cfg(r->m);
-        int want_d = o->read_in == NT_READIN_WIDE ? r->tasks.n_cols : mc->d_max;
+        int want_d = o->read_in == EF_NUMERAI_READIN_WIDE ? r->tasks.n_cols : mc->d_max;
         *hint = "pass the same --feature-set, --read-in and --context/--query-rows";
         EF_CHECK(mc->layout == EF_LAYOUT_ROWS && mc->max_points >= k && mc->d_max == want_d, err, EF_ERR_INVALID,
                  "%s does not match this run (layout %s, d_max %d, max_points %d; need rows, %d, >= %d)", o->resume,
@@ -285,7 +280,7 @@ static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, e
             fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", *start, r->best, r->best_step);
     } else {
         ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k, 0};
-        EF_TRY(nt_model_build(&r->m, o->base, o->read_in, r->tasks.n_cols, &def, k, o->batch, o->seed, err));
+        EF_TRY(ef_numerai_net_create(&r->m, o->base, o->read_in, r->tasks.n_cols, &def, k, o->batch, o->seed, err));
     }
     *hint = NULL;
     if (o->ema > 0) {
@@ -391,7 +386,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     ft_run r;
     memset(&r, 0, sizeof r);
     ft_opts *o = &r.o;
-    *o = (ft_opts){.fset = "all", .target = NULL, .eval_target = "target", .read_in = NT_READIN_WIDE, .layers = 3,
+    *o = (ft_opts){.fset = "all", .target = NULL, .eval_target = "target", .read_in = EF_NUMERAI_READIN_WIDE, .layers = 3,
                    .d_model = 64, .heads = 4, .d_max = 32, .ctx = 256, .query = 128, .batch = 8, .eval_members = 2,
                    .patience = 6, .members = 4, .embargo = -1, .steps = 2000, .warmup = -1, .eval_every = 50,
                    .wd = 0.01, .ema = 0.99, .seed = 1, .transform = EF_FT_RANKGAUSS};
@@ -430,7 +425,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     const ef_model_config *mc = ef_model_cfg(r.m);
     if (lead) fprintf(stderr, "finetune: %s model, %d layers, d_model %d, d_max %d (%s read-in), %.2fM parameters; tasks %d+%d rows, "
             "batch %d, lr %g, threads %d\n", o->base ? o->base : "fresh", mc->n_layer, mc->d_model, mc->d_max,
-            o->read_in == NT_READIN_WIDE ? "wide" : "subset", ef_model_num_params(r.m) / 1e6, o->ctx, o->query,
+            o->read_in == EF_NUMERAI_READIN_WIDE ? "wide" : "subset", ef_model_num_params(r.m) / 1e6, o->ctx, o->query,
             o->batch, o->lr, ef_threads_get());
 
     char logpath[4200];

@@ -15,7 +15,7 @@
 #include "base/ef_internal.h"
 #include "cli/cli.h"
 #include "cli/finetune.h"
-#include "cli/model_dir.h"
+#include "numerai/model_dir.h"
 #include "cli/train.h"
 
 #ifndef EF_MODELS_DIR

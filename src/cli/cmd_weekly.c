@@ -24,9 +24,9 @@
 #include <unistd.h>
 #include "base/ef_internal.h"
 #include "cli/cli.h"
-#include "cli/model_dir.h"
+#include "numerai/model_dir.h"
 #include "cli/net_common.h"
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 
 #define WK_STATE "weekly-state.json"
 #define WK_LOCK ".weekly.lock"
@@ -150,10 +150,10 @@ static ef_status mkdir_p(const char *path, ef_error *err) {
 /* A checkpoint predict can load: readable, with its FILE.json. */
 static ef_status check_checkpoint(const char *path, ef_error *err) {
     EF_CHECK(access(path, R_OK) == 0, err, EF_ERR_IO, "--model %.1000s: %s", path, strerror(errno));
-    nt_meta m;
+    ef_numerai_contract m;
     memset(&m, 0, sizeof m);
-    ef_status s = nt_meta_load(&m, path, err);
-    nt_meta_free(&m);
+    ef_status s = ef_numerai_contract_read(&m, path, err);
+    ef_numerai_contract_free(&m);
     return s;
 }
 

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "cli/dist.h"
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 #include "eraformer/data.h"
 #include "eraformer/model.h"
 
@@ -29,7 +29,7 @@ typedef struct ft_opts {
 typedef struct ft_run {
     ft_opts o;
     ef_dist *dist;              /* MPI ranks (size 1 without mpirun) */
-    nt_targets tg;
+    ef_numerai_targets tg;
     char **feat;
     int n_feat, eval_col, embargo;
     ef_dataset ds;

@@ -20,7 +20,7 @@ void ft_run_free(ft_run *r) {
     ef_free(r->group_off); ef_free(r->group_idx);
     ef_free(r->y); ef_free(r->q_eras); ef_free(r->v_eras); ef_free(r->pred_buf); ef_free(r->tgt_buf);
     ef_strlist_free(r->feat, r->n_feat);
-    nt_targets_free(&r->tg);
+    ef_numerai_targets_free(&r->tg);
 }
 
 static int cmp_int_desc(const void *a, const void *b) {
@@ -58,10 +58,10 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
     EF_TRY(ef_features_json_load(&fj, o->fjson, err));
     ef_status s = ef_features_json_select(&fj, o->fset, &r->feat, &r->n_feat, err);
     if (s == EF_OK && o->groups)
-        s = nt_feature_groups(&fj, r->feat, r->n_feat, &r->n_groups, &r->group_off, &r->group_idx, err);
+        s = ef_numerai_feature_groups(&fj, r->feat, r->n_feat, &r->n_groups, &r->group_off, &r->group_idx, err);
     ef_features_json_free(&fj);
     EF_TRY(s);
-    EF_TRY(nt_targets_parse(&r->tg, o->targets ? o->targets : o->target, err));
+    EF_TRY(ef_numerai_targets_parse(&r->tg, o->targets ? o->targets : o->target, err));
     /* targets to load: the training targets and the evaluation target */
     const char *tnames[65];
     int nt = 0;
@@ -89,7 +89,7 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
     EF_CHECK(r->eval_col >= 0, err, EF_ERR_INVALID, "eval target '%s' is not in the data", o->eval_target);
     r->y = ef_malloc((size_t)(r->ds.n_rows > 0 ? r->ds.n_rows : 1) * sizeof(float));
     EF_CHECK(r->y, err, EF_ERR_NOMEM, "out of memory");
-    EF_TRY(nt_engineer_target(&r->ds, tcol, r->tg.w, r->tg.n, r->y, err));
+    EF_TRY(ef_numerai_target_engineer(&r->ds, tcol, r->tg.w, r->tg.n, r->y, err));
     EF_TRY(ef_tasks_init(&r->tasks, &r->ds, r->feat, r->n_feat, r->y, err));
     EF_TRY(ef_tasks_set_encoding(&r->tasks, (ef_feature_transform)o->transform, r->n_groups, r->group_off, r->group_idx, err));
     r->embargo = o->embargo >= 0 ? o->embargo
@@ -157,14 +157,14 @@ ef_status ft_load_data(ft_run *r, ef_error *err) {
 
 /* Mean and std of per-era CORR over the validation eras, by the predict procedure. */
 ef_status ft_evaluate(ft_run *r, double *mean, double *sd, int *n_eras, ef_error *err) {
-    nt_pred_opts po = {r->o.read_in, r->o.eval_members, r->o.ctx, r->embargo, r->o.window, r->o.seed, r->o.fdrop};
+    ef_numerai_era_opts po = {r->o.read_in, r->o.eval_members, r->o.ctx, r->embargo, r->o.window, r->o.seed, r->o.fdrop};
     double *c = ef_malloc((size_t)r->n_v * sizeof(double));
     EF_CHECK(c, err, EF_ERR_NOMEM, "out of memory");
     int n = 0;
     for (int i = 0; i < r->n_v; i++) {
         int e = r->v_eras[i];
         const ef_era *er = &r->ds.eras[e];
-        ef_status s = nt_predict_era(r->m, r->cache, &r->tasks, &r->tasks, e, &po, r->pred_buf, err);
+        ef_status s = ef_numerai_era_predict(r->m, r->cache, &r->tasks, &r->tasks, e, &po, r->pred_buf, err);
         if (s != EF_OK) {
             ef_free(c);
             return s;

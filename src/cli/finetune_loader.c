@@ -12,7 +12,7 @@ static ef_status sample_batch(const ft_loader *L, long step, ft_batch *bt, ef_er
     int k = L->k, D = L->D;
     uint64_t B = (uint64_t)o->batch, first = ((uint64_t)step * (uint64_t)r->dist->size + (uint64_t)r->dist->rank) * B;
     for (int b = 0; b < o->batch; b++)
-        EF_TRY(nt_sample_train_task(&r->tasks, r->q_eras, r->n_q, o->read_in, D, o->ctx, o->query, r->embargo, o->window,
+        EF_TRY(ef_numerai_task_sample(&r->tasks, r->q_eras, r->n_q, o->read_in, D, o->ctx, o->query, r->embargo, o->window,
                                     o->fdrop, o->seed, first + (uint64_t)b, bt->x + (size_t)b * k * D, bt->y + (size_t)b * k,
                                     bt->m + (size_t)b * k * D, &bt->d[b], err));
     return EF_OK;

@@ -5,7 +5,7 @@
 #define EF_CLI_TRAIN_H
 
 #include <stdint.h>
-#include "cli/model_dir.h"
+#include "numerai/model_dir.h"
 #include "eraformer/base.h"
 
 #define TR_DEFAULT_MEMBERS 3

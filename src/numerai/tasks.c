@@ -1,27 +1,28 @@
-/* Numerai tasks for the CLI (numerai_tasks.h): target engineering, the model's input
- * contract (embedded in the checkpoint; older models' sidecar), model surgery from a pretrained base and the context-ensemble prediction of one
- * era, shared by finetune and predict. */
+/* Numerai tasks (include/eraformer/numerai.h): target engineering (per-era gaussianized,
+ * weighted targets), Numerai's feature groups, model surgery from a pretrained base, the
+ * context-ensemble prediction of one era (finetune's validation and predict) and the
+ * sampling of one training task (finetune). The contract is in contract.c, the ensemble
+ * predict pipeline in predict.c. */
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
 #include "base/ef_internal.h"
-#include "cli/numerai_tasks.h"
+#include "eraformer/numerai.h"
 #include "eraformer/metrics.h"
 
 // ---- targets --------------------------------------------------------------------------
 
-void nt_targets_free(nt_targets *t) {
+void ef_numerai_targets_free(ef_numerai_targets *t) {
     for (int i = 0; i < t->n; i++) ef_free(t->names[i]);
     ef_free(t->names);
     ef_free(t->w);
     memset(t, 0, sizeof *t);
 }
 
-ef_status nt_targets_parse(nt_targets *t, const char *spec, ef_error *err) {
+ef_status ef_numerai_targets_parse(ef_numerai_targets *t, const char *spec, ef_error *err) {
     memset(t, 0, sizeof *t);
     EF_CHECK(spec && *spec, err, EF_ERR_INVALID, "empty target list");
     int cap = 1;
@@ -35,7 +36,7 @@ ef_status nt_targets_parse(nt_targets *t, const char *spec, ef_error *err) {
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char item[256];
         if (len == 0 || len >= sizeof item) {
-            nt_targets_free(t);
+            ef_numerai_targets_free(t);
             return EF_ERR(err, EF_ERR_INVALID, "bad target item in '%s' (expected name or name=weight)", spec);
         }
         memcpy(item, p, len);
@@ -47,18 +48,18 @@ ef_status nt_targets_parse(nt_targets *t, const char *spec, ef_error *err) {
             char *end;
             w = strtod(eq + 1, &end);
             if (end == eq + 1 || *end || !isfinite(w) || w <= 0) {
-                nt_targets_free(t);
+                ef_numerai_targets_free(t);
                 return EF_ERR(err, EF_ERR_INVALID, "target weight '%s' is not a positive number", eq + 1);
             }
         }
         if (!item[0]) {
-            nt_targets_free(t);
+            ef_numerai_targets_free(t);
             return EF_ERR(err, EF_ERR_INVALID, "empty target name in '%s'", spec);
         }
         t->names[t->n] = ef_strdup(item);
         t->w[t->n] = w;
         if (!t->names[t->n]) {
-            nt_targets_free(t);
+            ef_numerai_targets_free(t);
             return EF_ERR(err, EF_ERR_NOMEM, "out of memory");
         }
         t->n++;
@@ -68,7 +69,7 @@ ef_status nt_targets_parse(nt_targets *t, const char *spec, ef_error *err) {
     return EF_OK;
 }
 
-ef_status nt_engineer_target(const ef_dataset *ds, const int *tcol, const double *w, int n,
+ef_status ef_numerai_target_engineer(const ef_dataset *ds, const int *tcol, const double *w, int n,
                              float *y, ef_error *err) {
     int64_t maxc = 1;
     for (int e = 0; e < ds->n_eras; e++) maxc = EF_MAX(maxc, ds->eras[e].count);
@@ -100,224 +101,9 @@ done:
     return s;
 }
 
-// ---- the input contract (embedded in the model; the sidecar MODEL.json of older models) ---
-
-static void meta_path(char *buf, size_t n, const char *model_path) { snprintf(buf, n, "%s.json", model_path); }
-
-void nt_meta_free(nt_meta *m) {
-    ef_strlist_free(m->features, m->n_feat);
-    ef_free(m->group_off);
-    ef_free(m->group_idx);
-    nt_targets_free(&m->targets);
-    memset(m, 0, sizeof *m);
-}
-
-char *nt_meta_json(const nt_meta *m) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "format", "eraformer-finetune-1");
-    cJSON_AddStringToObject(o, "read_in", m->read_in == NT_READIN_WIDE ? "wide" : "subset");
-    cJSON *tg = cJSON_AddObjectToObject(o, "targets");
-    for (int i = 0; i < m->targets.n; i++) cJSON_AddNumberToObject(tg, m->targets.names[i], m->targets.w[i]);
-    cJSON_AddNumberToObject(o, "embargo", m->embargo);
-    cJSON_AddNumberToObject(o, "window", m->window);
-    cJSON_AddNumberToObject(o, "context_rows", m->context_rows);
-    cJSON_AddNumberToObject(o, "members", m->members);
-    cJSON_AddNumberToObject(o, "feature_dropout", m->feature_dropout);
-    char sbuf[32];
-    snprintf(sbuf, sizeof sbuf, "%llu", (unsigned long long)m->seed);
-    cJSON_AddStringToObject(o, "seed", sbuf);
-    cJSON_AddNumberToObject(o, "best_validation_corr", isfinite(m->best_corr) ? m->best_corr : 0);
-    cJSON_AddNumberToObject(o, "best_step", (double)m->best_step);
-    cJSON *fa = cJSON_AddArrayToObject(o, "features");
-    for (int i = 0; i < m->n_feat; i++) cJSON_AddItemToArray(fa, cJSON_CreateString(m->features[i]));
-    cJSON_AddStringToObject(o, "feature_transform", m->transform == EF_FT_RANKGAUSS ? "rankgauss" : "centre");
-    cJSON *ga = cJSON_AddArrayToObject(o, "feature_groups");   /* members as indices into features */
-    for (int g = 0; g < m->n_groups; g++) {
-        cJSON *one = cJSON_CreateArray();
-        for (int i = m->group_off[g]; i < m->group_off[g + 1]; i++) cJSON_AddItemToArray(one, cJSON_CreateNumber(m->group_idx[i]));
-        cJSON_AddItemToArray(ga, one);
-    }
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    char *copy = text ? ef_strdup(text) : NULL;
-    cJSON_free(text);
-    return copy;
-}
-
-ef_status nt_meta_save_sidecar(const char *text, const char *model_path, ef_error *err) {
-    char path[4200];
-    meta_path(path, sizeof path, model_path);
-    return ef_file_write_atomic(path, text, strlen(text), err);
-}
-
-/* o[key] as an int in [lo, hi]: a whole number, never a narrowing cast of an arbitrary double
- * (out of int's range that is undefined); absent keys give dflt */
-static ef_status json_int(const cJSON *o, const char *key, int lo, int hi, int dflt, int *out, const char *path,
-                          ef_error *err) {
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    if (!v) {
-        *out = dflt;
-        return EF_OK;
-    }
-    double d = cJSON_GetNumberValue(v);
-    EF_CHECK(cJSON_IsNumber(v) && d >= lo && d <= hi && d == floor(d), err, EF_ERR_FORMAT,
-             "%s: %s must be a whole number in [%d, %d]", path, key, lo, hi);
-    *out = (int)d;
-    return EF_OK;
-}
-
-/* embargo, window, context_rows, members; the last two are required */
-static ef_status meta_ints(nt_meta *m, const cJSON *o, const char *path, ef_error *err) {
-    EF_TRY(json_int(o, "embargo", 0, 1 << 20, 0, &m->embargo, path, err));
-    EF_TRY(json_int(o, "window", 0, 1 << 20, 0, &m->window, path, err));
-    EF_TRY(json_int(o, "context_rows", 1, 1 << 24, 0, &m->context_rows, path, err));
-    return json_int(o, "members", 1, 1 << 20, 0, &m->members, path, err);
-}
-
-ef_status nt_meta_parse(nt_meta *m, const char *text, size_t size, const char *path, ef_error *err) {
-    memset(m, 0, sizeof *m);
-    cJSON *o = cJSON_ParseWithLength(text, size);
-    if (!cJSON_IsObject(o)) {   /* "1{...}" parses as the number 1 */
-        cJSON_Delete(o);
-        return EF_ERR(err, EF_ERR_FORMAT, "%s: not a JSON object (expected the input contract that finetune writes)",
-                      path);
-    }
-    ef_status s = EF_OK;
-    const cJSON *ri = cJSON_GetObjectItem(o, "read_in"), *fa = cJSON_GetObjectItem(o, "features");
-    const cJSON *tg = cJSON_GetObjectItem(o, "targets"), *seed = cJSON_GetObjectItem(o, "seed");
-    if (!cJSON_IsString(ri) || !cJSON_IsArray(fa) || !cJSON_IsObject(tg) || !cJSON_IsString(seed)) {
-        s = EF_ERR(err, EF_ERR_FORMAT, "%s: missing read_in, features, targets or seed", path);
-        goto done;
-    }
-    m->read_in = !strcmp(ri->valuestring, "wide") ? NT_READIN_WIDE : NT_READIN_SUBSET;
-    m->seed = strtoull(seed->valuestring, NULL, 10);
-    if ((s = meta_ints(m, o, path, err)) != EF_OK) goto done;
-    const cJSON *fd = cJSON_GetObjectItem(o, "feature_dropout");
-    m->feature_dropout = cJSON_IsNumber(fd) ? fd->valuedouble : 0.0;
-    if (!(m->feature_dropout >= 0 && m->feature_dropout < 1)) {
-        s = EF_ERR(err, EF_ERR_FORMAT, "%s: feature_dropout must be in [0, 1)", path);
-        goto done;
-    }
-    m->best_corr = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "best_validation_corr"));
-    int nf = cJSON_GetArraySize(fa), nt = cJSON_GetArraySize(tg);
-    m->features = ef_calloc((size_t)(nf > 0 ? nf : 1), sizeof(char *));
-    m->targets.names = ef_calloc((size_t)(nt > 0 ? nt : 1), sizeof(char *));
-    m->targets.w = ef_calloc((size_t)(nt > 0 ? nt : 1), sizeof(double));
-    if (!m->features || !m->targets.names || !m->targets.w) {
-        s = EF_ERR(err, EF_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, fa) {
-        if (!cJSON_IsString(it) || !(m->features[m->n_feat] = ef_strdup(it->valuestring))) {
-            s = EF_ERR(err, EF_ERR_FORMAT, "%s: features[%d] is not a string", path, m->n_feat);
-            goto done;
-        }
-        m->n_feat++;
-    }
-    cJSON_ArrayForEach(it, tg) {
-        if (!cJSON_IsNumber(it) || !(m->targets.names[m->targets.n] = ef_strdup(it->string))) {
-            s = EF_ERR(err, EF_ERR_FORMAT, "%s: target weights must be numbers", path);
-            goto done;
-        }
-        m->targets.w[m->targets.n++] = it->valuedouble;
-    }
-    if (m->n_feat < 1 || m->targets.n < 1 || m->context_rows < 1 || m->members < 1) {
-        s = EF_ERR(err, EF_ERR_FORMAT, "%s: needs features, targets, context_rows >= 1 and members >= 1", path);
-        goto done;
-    }
-    /* encoding (absent in files from before these options: centring, no groups) */
-    const cJSON *ft = cJSON_GetObjectItem(o, "feature_transform"), *ga = cJSON_GetObjectItem(o, "feature_groups");
-    m->transform = cJSON_IsString(ft) && !strcmp(ft->valuestring, "rankgauss") ? EF_FT_RANKGAUSS : EF_FT_CENTRE;
-    if (cJSON_IsString(ft) && strcmp(ft->valuestring, "rankgauss") && strcmp(ft->valuestring, "centre")) {
-        s = EF_ERR(err, EF_ERR_FORMAT, "%s: feature_transform '%.40s' (expected centre or rankgauss)", path, ft->valuestring);
-        goto done;
-    }
-    if (cJSON_IsArray(ga) && cJSON_GetArraySize(ga) > 0) {
-        int ng = cJSON_GetArraySize(ga), tot = 0;
-        const cJSON *g;
-        cJSON_ArrayForEach(g, ga) tot += cJSON_IsArray(g) ? cJSON_GetArraySize(g) : 0;
-        m->group_off = ef_malloc((size_t)(ng + 1) * sizeof(int));
-        m->group_idx = ef_malloc((size_t)(tot > 0 ? tot : 1) * sizeof(int));
-        if (!m->group_off || !m->group_idx) {
-            s = EF_ERR(err, EF_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        int k = 0;
-        m->group_off[0] = 0;
-        cJSON_ArrayForEach(g, ga) {
-            const cJSON *v;
-            int cnt = 0;
-            if (cJSON_IsArray(g)) cJSON_ArrayForEach(v, g) {
-                double d = cJSON_GetNumberValue(v);
-                if (!cJSON_IsNumber(v) || d < 0 || d >= m->n_feat || d != (int)d) {
-                    s = EF_ERR(err, EF_ERR_FORMAT, "%s: feature_groups[%d] has an index outside the %d features", path,
-                               m->n_groups, m->n_feat);
-                    goto done;
-                }
-                m->group_idx[k++] = (int)d;
-                cnt++;
-            }
-            if (cnt == 0) {
-                s = EF_ERR(err, EF_ERR_FORMAT, "%s: feature_groups[%d] is empty", path, m->n_groups);
-                goto done;
-            }
-            m->group_off[++m->n_groups] = k;
-        }
-    }
-done:
-    cJSON_Delete(o);
-    if (s != EF_OK) nt_meta_free(m);
-    return s;
-}
-
-/* The contract text embedded in a model (contract != NULL) or else its sidecar, parsed into m;
- * errors name the model file (embedded) or the sidecar. */
-static ef_status meta_from(nt_meta *m, const char *contract, const char *model_path, ef_error *err) {
-    char where[4300];
-    if (contract) {
-        snprintf(where, sizeof where, "%s (its embedded contract, __metadata__[\"%s\"])", model_path,
-                 EF_MODEL_CONTRACT_KEY);
-        return nt_meta_parse(m, contract, strlen(contract), where, err);
-    }
-    char *text = NULL;
-    size_t size;
-    meta_path(where, sizeof where, model_path);
-    if (ef_file_read_all(where, &text, &size, err) != EF_OK) {
-        ef_error_prefix(err, "%s has no embedded contract and its sidecar is unreadable: ", model_path);
-        return err ? err->code : EF_ERR_IO;
-    }
-    ef_status s = nt_meta_parse(m, text, size, where, err);
-    ef_free(text);
-    return s;
-}
-
-ef_status nt_meta_load(nt_meta *m, const char *model_path, ef_error *err) {
-    memset(m, 0, sizeof *m);
-    char *contract = NULL;
-    EF_TRY(ef_model_read_contract(model_path, &contract, err));
-    ef_status s = meta_from(m, contract, model_path, err);
-    ef_free(contract);
-    return s;
-}
-
-ef_status nt_model_load(ef_model **out, nt_meta *m, const char *model_path, int max_B, ef_error *err) {
-    memset(m, 0, sizeof *m);
-    char *contract = NULL;
-    EF_TRY(ef_model_load_contract(out, model_path, max_B, NULL, NULL, &contract, err));
-    ef_status s = meta_from(m, contract, model_path, err);
-    ef_free(contract);
-    if (s != EF_OK) {
-        ef_model_destroy(*out);
-        *out = NULL;
-    }
-    return s;
-}
-
 // ---- feature groups -------------------------------------------------------------------------
 
-ef_status nt_feature_groups(const ef_features_json *fj, char *const *feat, int n_feat, int *n, int **off,
+ef_status ef_numerai_feature_groups(const ef_features_json *fj, char *const *feat, int n_feat, int *n, int **off,
                             int **idx, ef_error *err) {
     static const char *const names[] = {"intelligence", "charisma", "strength", "dexterity", "constitution", "wisdom",
                                         "agility", "serenity", "sunshine", "rain", "midnight", "faith", "quantum"};
@@ -356,7 +142,7 @@ ef_status nt_feature_groups(const ef_features_json *fj, char *const *feat, int n
 
 // ---- model surgery ------------------------------------------------------------------------
 
-ef_status nt_model_build(ef_model **out, const char *base, int read_in, int n_feat,
+ef_status ef_numerai_net_create(ef_model **out, const char *base, int read_in, int n_feat,
                          const ef_model_config *cfg_def, int max_points, int max_B, uint64_t seed,
                          ef_error *err) {
     *out = NULL;
@@ -385,7 +171,7 @@ ef_status nt_model_build(ef_model **out, const char *base, int read_in, int n_fe
         cfg.d_max = bc->d_max;
         cfg.max_points = EF_MAX(max_points, bc->max_points);
     }
-    if (read_in == NT_READIN_WIDE) cfg.d_max = n_feat;
+    if (read_in == EF_NUMERAI_READIN_WIDE) cfg.d_max = n_feat;
     ef_status s = ef_model_create(out, &cfg, max_B, seed, err);
     if (s != EF_OK || !bm) {
         ef_model_destroy(bm);
@@ -445,8 +231,8 @@ static void drop_features(ef_rng *r, double p, int n, int D, int rows, float *x,
             }
 }
 
-ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, const ef_tasks *qt,
-                         int qe, const nt_pred_opts *o, double *out, ef_error *err) {
+ef_status ef_numerai_era_predict(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, const ef_tasks *qt,
+                         int qe, const ef_numerai_era_opts *o, double *out, ef_error *err) {
     const ef_model_config *mc = ef_model_cfg(m);
     int D = mc->d_max, K = o->members;
     const ef_era *qera = &qt->ds->eras[qe];
@@ -454,7 +240,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
     EF_CHECK(qera->count <= INT_MAX, err, EF_ERR_INVALID, "era %s has %" PRId64 " rows; at most %d can be predicted at once",
              qera->name, qera->count, INT_MAX);
     int nq = (int)qera->count;
-    int nf = ct->n_cols, d = o->read_in == NT_READIN_WIDE ? nf : EF_MIN(nf, D);
+    int nf = ct->n_cols, d = o->read_in == EF_NUMERAI_READIN_WIDE ? nf : EF_MIN(nf, D);
     EF_CHECK(d <= D, err, EF_ERR_INVALID, "%d features but the model reads %d", nf, D);
     int *eras = ef_malloc((size_t)(ct->ds->n_eras > 0 ? ct->ds->n_eras : 1) * sizeof(int));
     int *sub = ef_malloc((size_t)nf * sizeof(int));
@@ -467,7 +253,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
     const double **cols = ef_malloc((size_t)K * sizeof(double *));
     uint8_t *drop = ef_malloc((size_t)nf);
     /* members that differ only in their context share the queries' encoding and embeddings */
-    int shared_q = !(o->read_in == NT_READIN_SUBSET && nf > D) && !(o->read_in == NT_READIN_WIDE && o->feature_dropout > 0);
+    int shared_q = !(o->read_in == EF_NUMERAI_READIN_SUBSET && nf > D) && !(o->read_in == EF_NUMERAI_READIN_WIDE && o->feature_dropout > 0);
     float *emb = shared_q ? ef_malloc((size_t)(nq > 0 ? nq : 1) * mc->d_model * sizeof(float)) : NULL;
     ef_status s = EF_OK;
     if (!eras || !sub || !rows || !xc || !yc || !mcx || !xq || !pq || !mq || !preds || !cols || !drop || (shared_q && !emb)) {
@@ -491,7 +277,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
         ef_rng_init(&rs, o->seed, 0x5B5E7000ull + (uint64_t)k);  /* a member's feature subset */
         ef_rng_init(&rc, ef_hash64(o->seed, (uint64_t)k), (uint64_t)(uint32_t)qera->num);
         const int *sp = NULL;
-        if (o->read_in == NT_READIN_SUBSET && nf > D) {
+        if (o->read_in == EF_NUMERAI_READIN_SUBSET && nf > D) {
             ef_tasks_feature_subset(&rs, nf, D, sub);
             sp = sub;
         }
@@ -504,7 +290,7 @@ ef_status nt_predict_era(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, 
         }
         for (int i = 0; i < nq && !shared_q; i++)
             ef_tasks_encode_row(qt, qera->start + i, sp, d, D, xq + (size_t)i * D, mq + (size_t)i * D);
-        if (o->read_in == NT_READIN_WIDE && o->feature_dropout > 0) {
+        if (o->read_in == EF_NUMERAI_READIN_WIDE && o->feature_dropout > 0) {
             /* the member's own feature mask, the same for context and queries */
             ef_rng rd = rs;
             drop_features(&rd, o->feature_dropout, d, D, got, xc, mcx, drop);
@@ -528,7 +314,7 @@ done:
 
 // ---- training tasks --------------------------------------------------------------------------
 
-ef_status nt_sample_train_task(const ef_tasks *t, const int *q_eras, int n_q_eras, int read_in,
+ef_status ef_numerai_task_sample(const ef_tasks *t, const int *q_eras, int n_q_eras, int read_in,
                                int D, int n_ctx, int n_query, int embargo, int window,
                                double feature_dropout, uint64_t seed, uint64_t task_index,
                                float *x, float *y, uint8_t *mask, int *d, ef_error *err) {
@@ -536,7 +322,7 @@ ef_status nt_sample_train_task(const ef_tasks *t, const int *q_eras, int n_q_era
     ef_rng_init(&r, seed, task_index);
     int qe = q_eras[ef_rng_below(&r, (uint64_t)n_q_eras)];
     int nf = t->n_cols;
-    int dd = read_in == NT_READIN_WIDE ? nf : EF_MIN(nf, D);
+    int dd = read_in == EF_NUMERAI_READIN_WIDE ? nf : EF_MIN(nf, D);
     *d = dd;
     int *sub = ef_malloc((size_t)nf * sizeof(int));
     int *eras = ef_malloc((size_t)t->ds->n_eras * sizeof(int));
@@ -548,7 +334,7 @@ ef_status nt_sample_train_task(const ef_tasks *t, const int *q_eras, int n_q_era
         goto done;
     }
     const int *sp = NULL;
-    if (read_in == NT_READIN_SUBSET && nf > D) {
+    if (read_in == EF_NUMERAI_READIN_SUBSET && nf > D) {
         ef_tasks_feature_subset(&r, nf, D, sub);
         sp = sub;
     }
@@ -566,7 +352,7 @@ ef_status nt_sample_train_task(const ef_tasks *t, const int *q_eras, int n_q_era
         ef_tasks_encode_row(t, rows[i], sp, dd, D, x + (size_t)i * D, mask + (size_t)i * D);
         y[i] = t->y[rows[i]];
     }
-    if (read_in == NT_READIN_WIDE) drop_features(&r, feature_dropout, dd, D, n_ctx + n_query, x, mask, drop);
+    if (read_in == EF_NUMERAI_READIN_WIDE) drop_features(&r, feature_dropout, dd, D, n_ctx + n_query, x, mask, drop);
 done:
     ef_free(sub); ef_free(eras); ef_free(rows); ef_free(drop);
     return s;

@@ -6,9 +6,10 @@
  * each member is finished, and it records each member file's size and CRC-32, so a member
  * damaged or replaced after it was sealed is refused with its file named. A member still
  * being trained is not in the list; `train --resume` continues it from its
- * member-K.st.last.st. Private to the CLI. */
-#ifndef EF_CLI_MODEL_DIR_H
-#define EF_CLI_MODEL_DIR_H
+ * member-K.st.last.st. Internal to the library (not installed): `train` writes it through
+ * these functions, ef_numerai_model_load (include/eraformer/numerai.h) reads it. */
+#ifndef EF_NUMERAI_MODEL_DIR_H
+#define EF_NUMERAI_MODEL_DIR_H
 
 #include <stdint.h>
 #include "eraformer/base.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 #include "base/ef_internal.h"
-#include "cli/model_dir.h"
+#include "numerai/model_dir.h"
 #include "eraformer/data.h"
 
 static void join(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
