@@ -50,11 +50,15 @@ static void usage(FILE *f) {
 "  --base FILE            pretrained base (default %s/mixture-numerai.st when it exists)\n"
 "  --seed N               seed of the first member (default 1; member K uses seed+K-1)\n"
 "  --context-rows N --query-rows N --batch N   task shape (finetune's defaults)\n"
-"  --member-opts \"OPTS\"   extra 'eraformer finetune' options for every member, e.g.\n"
-"                         \"--weight-decay 0.1 --feature-dropout 0.5\" (recipe experiments)\n"
+"  --member-opts \"OPTS\"   extra 'eraformer finetune' options for every member, after the\n"
+"                         recipe's (they win), e.g. \"--steps 3000 --lr 3e-4\"\n"
 "  --threads N            OpenMP threads (default: all cores)\n"
 "\n"
-"Progress (whole budget, ETA) on stderr; a JSON summary on stdout.\n", TR_DEFAULT_MEMBERS, TR_MAX_AUTO_MEMBERS, EF_MODELS_DIR);
+"\n"
+"Each member is 'eraformer finetune' with the recipe:\n"
+"  %s\n"
+"Progress (whole budget, ETA) on stderr; a JSON summary on stdout.\n", TR_DEFAULT_MEMBERS, TR_MAX_AUTO_MEMBERS, EF_MODELS_DIR,
+            TR_RECIPE);
 }
 
 static int parse(int argc, char **argv, tr_opts *o) {
@@ -167,9 +171,9 @@ static int member_argv(const tr_opts *o, const md_manifest *m, int k, double min
     if (m->query) { ARG("--query-rows"); ARG("%d", m->query); }
     if (m->batch) { ARG("--batch"); ARG("%d", m->batch); }
     if (o->threads) { ARG("--threads"); ARG("%d", o->threads); }
-    /* --member-opts: whitespace-separated finetune options, after the recipe's (they win) */
-    char opts[512];
-    snprintf(opts, sizeof opts, "%s", m->member_opts);
+    /* the recipe, then --member-opts (whitespace-separated finetune options; the last wins) */
+    char opts[1100];
+    snprintf(opts, sizeof opts, "%s %s", m->recipe, m->member_opts);
     for (char *tok = strtok(opts, " \t"); tok && n < TR_MAX_ARGS - 2; tok = strtok(NULL, " \t")) ARG("%s", tok);
     char last[4100];
     snprintf(last, sizeof last, "%.4000s/member-%d.st.last.st", o->out, k);
@@ -256,6 +260,7 @@ static int setup(tr_opts *o, md_manifest *m, ef_error *err) {
     m->query = o->query;
     m->batch = o->batch;
     snprintf(m->base, sizeof m->base, "%s", o->base_path);
+    snprintf(m->recipe, sizeof m->recipe, "%s", TR_RECIPE);
     snprintf(m->member_opts, sizeof m->member_opts, "%s", o->member_opts ? o->member_opts : "");
     m->budget_min = o->budget_min;
     m->embargo = o->embargo;

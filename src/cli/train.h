@@ -12,6 +12,12 @@
 #define TR_MAX_AUTO_MEMBERS 8     /* without --members: more seeds while the budget lasts */
 #define TR_MAX_ARGS 80             /* finetune argv of a member, --member-opts included */
 #define TR_MIN_MEMBER_S 1.0       /* no member is started with less budget than this */
+/* The recipe: finetune options of every member (recorded in the manifest; --member-opts come
+ * after them and win). Regularised members on a fixed schedule: feature dropout 0.5 (each task,
+ * and each predict member, masks half of the features: no row can be recognised by its whole
+ * feature vector), weight decay 0.1, a low learning rate, 1,200 steps, selection every 200.
+ * docs/finetune.md ("The recipe") has the measurements that chose it. */
+#define TR_RECIPE "--feature-dropout 0.5 --weight-decay 0.1 --lr 1e-4 --steps 1200 --eval-every 200 --patience 3"
 
 typedef struct tr_opts {
     const char *train, *validation, *fjson, *fset, *target, *targets, *out, *base, *member_opts;

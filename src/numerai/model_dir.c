@@ -73,6 +73,7 @@ ef_status md_manifest_save(const md_manifest *m, const char *dir, ef_error *err)
     cJSON_AddStringToObject(o, "feature_set", m->feature_set);
     cJSON_AddStringToObject(o, "targets", m->targets);
     cJSON_AddStringToObject(o, "base", m->base);
+    cJSON_AddStringToObject(o, "recipe", m->recipe);
     cJSON_AddStringToObject(o, "member_opts", m->member_opts);
     cJSON *op = cJSON_AddObjectToObject(o, "task");
     cJSON_AddNumberToObject(op, "context_rows", m->ctx);
@@ -164,6 +165,7 @@ static ef_status parse_manifest(md_manifest *m, const cJSON *o, const char *path
     get_str(o, "feature_set", m->feature_set, sizeof m->feature_set);
     get_str(o, "targets", m->targets, sizeof m->targets);
     get_str(o, "base", m->base, sizeof m->base);
+    get_str(o, "recipe", m->recipe, sizeof m->recipe);
     get_str(o, "member_opts", m->member_opts, sizeof m->member_opts);
     const cJSON *op = cJSON_GetObjectItem(o, "task"), *sel = cJSON_GetObjectItem(o, "selection");
     const char *seed = cJSON_GetStringValue(cJSON_GetObjectItem(o, "seed"));

@@ -40,6 +40,8 @@ typedef struct md_manifest {
     int sel_first, sel_last;  /* selection era numbers (inclusive) */
     char train[1024], validation[1024], features_json[1024], feature_set[256], targets[512];
     char base[1024];          /* the pretrained base ("" = fresh) */
+    char recipe[512];         /* train's recipe: finetune options of every member, before
+                               * member_opts ("" in directories written before it existed) */
     char member_opts[512];    /* extra finetune options of every member (--member-opts) */
     int ctx, query, batch;    /* task shape (0 = finetune's default) */
     uint64_t seed;            /* member K uses seed + K - 1 */

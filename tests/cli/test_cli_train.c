@@ -74,6 +74,10 @@ static void test_train_and_use(void) {
     CHECK(run("grep -c '\"step\":40,\"val_corr_mean' " DIR "/m/member-2.st.log.jsonl", 0) == 0 && atoi(out) == 1);
     CHECK(run("grep -c '\"member_opts\":.*--weight-decay 0.05  --eval-every 40' " DIR "/m/manifest.json", 0) == 0 &&
           atoi(out) == 1);
+    /* the recipe is recorded and reaches every member: its feature dropout is in the contract */
+    CHECK(run("grep -c '\"recipe\":[[:space:]]*\"--feature-dropout 0.5 --weight-decay 0.1 ' " DIR "/m/manifest.json", 0) == 0 &&
+          atoi(out) == 1);
+    CHECK(run("grep -c '\"feature_dropout\":[[:space:]]*0.5' " DIR "/m/member-2.st.json", 0) == 0 && atoi(out) == 1);
     /* selection: the 6 newest train eras (35..40) */
     const char *sel = strstr(summary, "\"selection\"");
     CHECK(sel && cli_json_number(sel, "first_era") == 35 && cli_json_number(sel, "last_era") == 40);
