@@ -19,7 +19,8 @@ for f in "$fix"/*.parquet; do
   { printf '\000'; tail -c $((flen + 8)) "$f" | head -c "$flen"; } > "$out/thrift/$b.footer"
   { printf '\001'; tail -c +5 "$f" | head -c 256; } > "$out/thrift/$b.pages"
 done
-for t in features_json dataset_csv checkpoint finetune_meta model_dir; do
+for t in features_json dataset_csv checkpoint finetune_meta model_dir icl_table; do
   mkdir -p "$out/$t"
   cp "$here/seeds/$t"/* "$out/$t/"
 done
+cp "$fix"/*.parquet "$out/icl_table/"   # icl-predict reads parquet too
