@@ -26,29 +26,6 @@ static void usage(FILE *f) {
     ef_net_cli_help(f, 0);
 }
 
-typedef struct dl_progress {
-    ef_progress p;
-    const char *name;
-    const uint64_t *resumed_from;
-    uint64_t base;
-    int started;
-    char extra[64];
-} dl_progress;
-
-static void on_progress(void *ctx, uint64_t have, uint64_t total) {
-    dl_progress *d = ctx;
-    if (!d->started || have < d->base) {   /* first bytes, or the server restarted us at 0 */
-        d->base = *d->resumed_from <= have ? *d->resumed_from : 0;
-        ef_progress_start(&d->p, d->name, 0, "MB");
-        d->p.t_last_print = d->p.t_start;   /* no line before a rate can be measured */
-        d->started = 1;
-    }
-    /* MB so that the rate reads "9.5 MB/s"; the exact byte counts go in the extra column */
-    d->p.total = total > d->base ? (double)(total - d->base) / 1e6 : 0;
-    snprintf(d->extra, sizeof d->extra, "%" PRIu64 "/%" PRIu64 " bytes", have, total);
-    ef_progress_update(&d->p, (double)(have - d->base) / 1e6, d->extra);
-}
-
 /* NAME must stay under DEST: relative, no empty, "." or ".." components. */
 static int name_ok(const char *name) {
     if (!name[0] || name[0] == '/') return 0;
@@ -110,11 +87,11 @@ int ef_cmd_download(int argc, char **argv) {
             rc = ef_net_cli_fail(&o, &err);
         } else {
             uint64_t resumed = 0;
-            dl_progress pr = {0};
+            ef_net_cli_progress pr = {0};
             pr.name = name;
             pr.resumed_from = &resumed;
             ef_net_download_result res;
-            if (ef_net_download(n, url, path, on_progress, &pr, &res, &resumed, &err) != EF_OK) {
+            if (ef_net_download(n, url, path, ef_net_cli_download_progress, &pr, &res, &resumed, &err) != EF_OK) {
                 if (pr.started) fputc('\n', stderr);
                 rc = ef_net_cli_fail(&o, &err);
             } else {

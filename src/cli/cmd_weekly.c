@@ -334,27 +334,6 @@ static int step_record(wk_ctx *c) {
 
 // ---- download, predict, validate, submit --------------------------------------------------
 
-typedef struct wk_progress {
-    ef_progress p;
-    int started;
-    uint64_t have;
-    char extra[64];
-} wk_progress;
-
-static void on_progress(void *ctx, uint64_t have, uint64_t total) {
-    wk_progress *w = ctx;
-    if (!w->started) {
-        ef_progress_start(&w->p, "download", 0, "MB");
-        w->p.first = (double)have / 1e6;   /* a resumed .temp is not part of the rate */
-        w->p.t_last_print = w->p.t_start;
-        w->started = 1;
-    }
-    w->have = have;
-    w->p.total = (double)total / 1e6;
-    snprintf(w->extra, sizeof w->extra, "%" PRIu64 "/%" PRIu64 " bytes", have, total);
-    ef_progress_update(&w->p, (double)have / 1e6, w->extra);
-}
-
 /* OUT/round-N/tail into buf; 0, or an error exit when it does not fit. */
 static int round_path(const wk_ctx *c, char *buf, size_t cap, const char *tail) {
     if ((size_t)snprintf(buf, cap, "%s/round-%ld/%s", c->out, c->round, tail) < cap) return 0;
@@ -370,16 +349,18 @@ static int step_download(wk_ctx *c) {
     ef_error err = {0};
     char *url = NULL;
     if (ef_net_dataset_url(c->n, c->live_name, 0, &url, &err) != EF_OK) return ef_net_cli_fail(&c->net, &err);
-    wk_progress pr;
-    memset(&pr, 0, sizeof pr);
+    uint64_t resumed = 0;
+    ef_net_cli_progress pr = {0};
+    pr.name = "download";
+    pr.resumed_from = &resumed;
     ef_net_download_result res = EF_NET_DOWNLOADED;
-    ef_status s = ef_net_download(c->n, url, c->live, on_progress, &pr, &res, NULL, &err);
+    ef_status s = ef_net_download(c->n, url, c->live, ef_net_cli_download_progress, &pr, &res, &resumed, &err);
     ef_free(url);
     if (s != EF_OK) {
         if (pr.started) fputc('\n', stderr);
         return ef_net_cli_fail(&c->net, &err);
     }
-    if (pr.started && res == EF_NET_DOWNLOADED) ef_progress_finish(&pr.p, (double)pr.have / 1e6, pr.extra);
+    if (pr.started && res == EF_NET_DOWNLOADED) ef_progress_finish(&pr.p, pr.p.total, pr.extra);
     c->downloaded = res == EF_NET_DOWNLOADED;
     fprintf(stderr, "weekly: %s %s\n", c->live, c->downloaded ? "downloaded" : "is already complete: not downloaded again");
     return 0;

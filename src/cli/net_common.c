@@ -1,6 +1,7 @@
 /* Shared plumbing of the Numerai API commands: the common options (--api-url,
  * --credentials, retry and timeout knobs, -v), credential lookup (flag > environment >
  * ~/.config/eraformer/credentials), the stderr log sink and error hints. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -182,4 +183,18 @@ int ef_net_cli_parse_simple(ef_net_cli *o, int argc, char **argv, void (*usage)(
     }
     if (optind < argc) return ef_cli_usage(o->cmd, "unexpected argument '%s'", argv[optind]);
     return -1;
+}
+
+void ef_net_cli_download_progress(void *ctx, uint64_t have, uint64_t total) {
+    ef_net_cli_progress *d = ctx;
+    if (!d->started || have < d->base) {   /* first bytes, or the server restarted us at 0 */
+        d->base = *d->resumed_from <= have ? *d->resumed_from : 0;
+        ef_progress_start(&d->p, d->name, 0, "MB");
+        d->p.t_last_print = d->p.t_start;   /* no line before a rate can be measured */
+        d->started = 1;
+    }
+    /* MB so that the rate reads "9.5 MB/s"; the exact byte counts go in the extra column */
+    d->p.total = total > d->base ? (double)(total - d->base) / 1e6 : 0;
+    snprintf(d->extra, sizeof d->extra, "%" PRIu64 "/%" PRIu64 " bytes", have, total);
+    ef_progress_update(&d->p, (double)(have - d->base) / 1e6, d->extra);
 }

@@ -5,6 +5,8 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
+#include "cli/cli.h"
 #include "eraformer/net.h"
 
 /* getopt_long codes of the shared options */
@@ -51,5 +53,20 @@ int ef_net_cli_parse_simple(ef_net_cli *o, int argc, char **argv, void (*usage)(
 int ef_net_cli_connect(ef_net_cli *o, int need_auth, ef_net **out);
 /* Prints the error (secret already scrubbed) with a hint for its kind; returns the exit code. */
 int ef_net_cli_fail(const ef_net_cli *o, const ef_error *err);
+
+/* A download's progress line on stderr (ef_net_download's callback): MB and MB/s of this
+ * transfer (bytes of a resumed .temp are not counted), exact byte counts in the extra column.
+ * Zero it, set name (the line's label) and resumed_from (the download's resumed-bytes output,
+ * filled before the first callback), pass ef_net_cli_download_progress and its address. */
+typedef struct ef_net_cli_progress {
+    ef_progress p;
+    const char *name;
+    const uint64_t *resumed_from;
+    uint64_t base;
+    int started;
+    char extra[64];
+} ef_net_cli_progress;
+
+void ef_net_cli_download_progress(void *ctx, uint64_t have, uint64_t total);
 
 #endif
