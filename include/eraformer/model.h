@@ -209,6 +209,96 @@ ef_status ef_model_load_contract(ef_model **out, const char *path, int max_B, ef
  * and the format tag; not the config or the tensors (ef_model_load does). */
 ef_status ef_model_read_contract(const char *path, char **contract, ef_error *err);
 
+// ---- the trainer: what every training command does around forward and backward -------
+/* One trainer serves pretrain and finetune. The caller runs forward and backward for step s
+ * (its own data), then ef_trainer_step averages the gradients over the data-parallel ranks,
+ * clips their global norm, sets the learning rate of the schedule, takes the AdamW step and
+ * updates the weight average (EMA). The trainer also keeps the early-stopping bookkeeping
+ * (best value, its step, evaluations since) and writes resumable checkpoints. It never prints
+ * and does not link MPI: the ranks are reached through the hooks of ef_trainer_dist (the CLI
+ * implements them over MPI). Everything it computes is bitwise the same for any thread count. */
+
+/* Data parallelism. size 1 (or a NULL ef_trainer_dist): one process, no hook is called.
+ * grad_mean and sum return 0 on success. */
+typedef struct ef_trainer_dist {
+    int rank, size;     /* this process's rank, the number of ranks */
+    void *ctx;          /* passed to every hook */
+    /* In place: buf (n floats) <- its average over the ranks, the same on every rank. */
+    int (*grad_mean)(void *ctx, float *buf, size_t n);
+    /* In place: v (n doubles) <- its sum over the ranks. */
+    int (*sum)(void *ctx, double *v, int n);
+    /* 1 when every rank passed the same v, else 0 (a parameter checksum). */
+    int (*same)(void *ctx, double v);
+} ef_trainer_dist;
+
+typedef struct ef_trainer_config {
+    double lr;             /* peak learning rate */
+    long warmup;           /* linear warmup steps */
+    long steps;            /* the schedule's length: cosine decay from warmup to steps */
+    double min_lr_ratio;   /* the cosine's floor as a fraction of lr */
+    double weight_decay;   /* AdamW decoupled decay (matrices only) */
+    double clip;           /* global gradient-norm clip (0 = off) */
+    double ema;            /* decay of the weight average (0 = no average) */
+    int patience;          /* evaluations without improvement that stop training (0 = never) */
+} ef_trainer_config;
+
+/* AdamW's betas and epsilon, the same for every command. */
+#define EF_TRAINER_BETA1 0.9f
+#define EF_TRAINER_BETA2 0.95f
+#define EF_TRAINER_EPS 1e-8f
+/* With more than one rank: steps between the parameter checksums that every rank compares. */
+#define EF_TRAINER_CHECK_EVERY 100
+
+typedef struct ef_trainer {
+    ef_model *m;               /* not owned */
+    ef_trainer_config cfg;
+    ef_trainer_dist dist;
+    ef_adamw opt;              /* opt.lr: the rate of the last step */
+    float *ema, *swap;         /* the weight average and a swap buffer (cfg.ema > 0) */
+    double best;               /* the best evaluation (-INFINITY before the first) */
+    long best_step;            /* the step it was made at */
+    int bad;                   /* evaluations since the best (counted toward patience) */
+    double comm_s;             /* seconds spent in the gradient hook */
+} ef_trainer;
+
+/* Prepares t for model m (which it does not own) with cfg and dist (NULL = one process).
+ * With cfg->ema > 0 the average starts as m's current weights. */
+ef_status ef_trainer_init(ef_trainer *t, ef_model *m, const ef_trainer_config *cfg, const ef_trainer_dist *dist,
+                          ef_error *err);
+/* Frees the weight average; t may be zeroed or initialised. */
+void ef_trainer_free(ef_trainer *t);
+/* The learning rate of step (0-based): ef_lr_schedule(cfg.lr, step, cfg.warmup, cfg.steps,
+ * cfg.min_lr_ratio). */
+float ef_trainer_lr(const ef_trainer *t, long step);
+/* After forward and backward of step (0-based): averages the gradients over the ranks, clips
+ * them to cfg.clip, takes the AdamW step at ef_trainer_lr(step) and updates the average
+ * (decay min(cfg.ema, (1 + step) / (10 + step)): short memory at first). loss (may be NULL):
+ * this rank's loss in, the mean over ranks out. *gnorm (may be NULL): the norm before
+ * clipping. With more than one rank, every EF_TRAINER_CHECK_EVERY steps the ranks compare a
+ * parameter checksum. A failing hook or checksum: EF_ERR_IO / EF_ERR_INVALID. */
+ef_status ef_trainer_step(ef_trainer *t, long step, double *loss, double *gnorm, ef_error *err);
+/* Exchanges the model's weights and the average (twice restores); no-op without one.
+ * Evaluate and save the averaged weights between two swaps. */
+void ef_trainer_ema_swap(ef_trainer *t);
+/* Records an evaluation (higher is better) made after step steps; returns 1 when it is a new
+ * best (then best, best_step are set). A regular one (final 0) resets or increments the count
+ * toward cfg.patience; a final one (after training stopped between evaluations) does not
+ * count, and is a best also when no evaluation was finite before. */
+int ef_trainer_record(ef_trainer *t, double value, long step, int final);
+/* 1 when cfg.patience evaluations in a row brought no improvement. */
+int ef_trainer_should_stop(const ef_trainer *t);
+/* The bookkeeping as JSON members for a checkpoint's extra (no braces):
+ * "best_corr":..,"best_step":..,"bad_evals":..,"elapsed_s":.. (a best of -INFINITY is
+ * written as -1e300). Returns snprintf's count. */
+int ef_trainer_state_json(const ef_trainer *t, double elapsed_s, char *buf, size_t n);
+/* Resumes from a checkpoint's state: the bookkeeping from st->extra (absent members keep the
+ * fresh values), *elapsed_s (may be NULL) the seconds trained before. Returns st->step. */
+long ef_trainer_resume(ef_trainer *t, const ef_train_state *st, double *elapsed_s);
+/* Rank 0 writes the model (weights, AdamW moments and state: step, seed, the data stream
+ * keyed by (seed, step), extra) to path atomically; other ranks write nothing. */
+ef_status ef_trainer_save(const ef_trainer *t, const char *path, long step, uint64_t seed, const char *extra,
+                          ef_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -189,24 +189,20 @@ static int parse(int argc, char **argv, ft_opts *o) {
 
 // ---- checkpoints and the weight average --------------------------------------------------
 
+/* The checkpoint's extra: the trainer's bookkeeping, then the run's shape. */
 static void state_json(const ft_run *r, char *buf, size_t n, double elapsed) {
-    snprintf(buf, n, "{\"best_corr\":%.17g,\"best_step\":%ld,\"bad_evals\":%d,\"elapsed_s\":%.3f,\"embargo\":%d,"
-             "\"context_rows\":%d,\"query_rows\":%d,\"batch\":%d,\"steps\":%ld,\"read_in\":\"%s\"}",
-             isfinite(r->best) ? r->best : -1e300, r->best_step, r->bad, elapsed, r->embargo, r->o.ctx, r->o.query,
-             r->o.batch, r->o.steps, r->o.read_in == EF_NUMERAI_READIN_WIDE ? "wide" : "subset");
+    char tr[256];
+    ef_trainer_state_json(&r->tr, elapsed, tr, sizeof tr);
+    snprintf(buf, n, "{%s,\"embargo\":%d,\"context_rows\":%d,\"query_rows\":%d,\"batch\":%d,\"steps\":%ld,"
+             "\"read_in\":\"%s\"}", tr, r->embargo, r->o.ctx, r->o.query, r->o.batch, r->o.steps,
+             r->o.read_in == EF_NUMERAI_READIN_WIDE ? "wide" : "subset");
 }
 
 static ef_status save_last(ft_run *r, long step, double elapsed, ef_error *err) {
-    if (r->dist->rank != 0) return EF_OK;
-    ef_train_state st;
-    memset(&st, 0, sizeof st);
-    st.step = step;
-    st.seed = r->o.seed;
-    ef_rng_init(&st.rng, r->o.seed, (uint64_t)step);
-    state_json(r, st.extra, sizeof st.extra, elapsed);
-    char path[4200];
+    char path[4200], extra[sizeof ((ef_train_state *)0)->extra];
+    state_json(r, extra, sizeof extra, elapsed);
     snprintf(path, sizeof path, "%s.last.st", r->o.out);
-    return ef_model_save(r->m, path, &st, 1, err);
+    return ef_trainer_save(&r->tr, path, step, r->o.seed, extra, err);
 }
 
 static ef_status save_best(ft_run *r, long step, ef_error *err) {
@@ -219,37 +215,9 @@ static ef_status save_best(ft_run *r, long step, ef_error *err) {
     /* the contract is embedded in the checkpoint (its sidecar OUT.json written first, for
      * older readers) */
     ef_numerai_contract meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx,
-                                r->o.members, r->o.seed, r->o.fdrop, r->best, r->best_step, r->o.transform,
+                                r->o.members, r->o.seed, r->o.fdrop, r->tr.best, r->tr.best_step, r->o.transform,
                                 r->n_groups, r->group_off, r->group_idx};
     return ef_numerai_checkpoint_save(r->m, r->o.out, &st, &meta, err);
-}
-
-/* Exchanges the model's weights with the averaged ones (twice restores). */
-static void ema_swap(ft_run *r) {
-    if (!r->ema) return;
-    size_t n = ef_model_num_params(r->m);
-    float *p = ef_model_params(r->m);
-    memcpy(r->swap, p, n * sizeof(float));
-    memcpy(p, r->ema, n * sizeof(float));
-    memcpy(r->ema, r->swap, n * sizeof(float));
-}
-
-static void ema_update(ft_run *r, long step) {
-    if (!r->ema) return;
-    size_t n = ef_model_num_params(r->m);
-    const float *p = ef_model_params(r->m);
-    /* short memory at first so the average is not dominated by the initial weights */
-    double d = EF_MIN(r->o.ema, (1.0 + (double)step) / (10.0 + (double)step));
-    float a = (float)d, b = (float)(1.0 - d);
-    for (size_t i = 0; i < n; i++) r->ema[i] = a * r->ema[i] + b * p[i];
-}
-
-/* A number of the flat JSON state written by state_json (def when absent). */
-static double json_num(const char *json, const char *key, double def) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : def;
 }
 
 // ---- the training loop -----------------------------------------------------------------------
@@ -259,8 +227,9 @@ static double json_num(const char *json, const char *key, double def) {
 static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, ef_error *err) {
     ft_opts *o = &r->o;
     *start = 0;
+    ef_train_state st;
+    memset(&st, 0, sizeof st);
     if (o->resume) {
-        ef_train_state st;
         int has_optim = 0;
         *hint = "--resume needs the OUT.last.st written by finetune";
         EF_TRY(ef_model_load(&r->m, o->resume, o->batch, &st, &has_optim, err));
@@ -270,25 +239,21 @@ static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, e
         EF_CHECK(mc->layout == EF_LAYOUT_ROWS && mc->max_points >= k && mc->d_max == want_d, err, EF_ERR_INVALID,
                  "%s does not match this run (layout %s, d_max %d, max_points %d; need rows, %d, >= %d)", o->resume,
                  ef_layout_name(mc->layout), mc->d_max, mc->max_points, want_d, k);
-        *start = st.step;
-        r->best = json_num(st.extra, "best_corr", -INFINITY);
-        if (r->best < -1e299) r->best = -INFINITY;
-        r->best_step = (long)json_num(st.extra, "best_step", 0);
-        r->bad = (int)json_num(st.extra, "bad_evals", 0);
-        r->elapsed_prev = json_num(st.extra, "elapsed_s", 0);
-        if (r->dist->rank == 0)
-            fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", *start, r->best, r->best_step);
     } else {
         ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k, 0};
         EF_TRY(ef_numerai_net_create(&r->m, o->base, o->read_in, r->tasks.n_cols, &def, k, o->batch, o->seed, err));
     }
     *hint = NULL;
-    if (o->ema > 0) {
-        size_t np = ef_model_num_params(r->m);
-        r->ema = ef_malloc(np * sizeof(float));
-        r->swap = ef_malloc(np * sizeof(float));
-        EF_CHECK(r->ema && r->swap, err, EF_ERR_NOMEM, "out of memory for the weight average");
-        memcpy(r->ema, ef_model_params(r->m), np * sizeof(float));
+    /* the trainer: schedule with a floor of 0.1·lr, clip 1, --ema's average, --patience */
+    ef_trainer_dist td;
+    ef_dist_trainer_hooks(r->dist, &td);
+    ef_trainer_config tc = {o->lr, o->warmup, o->steps, 0.1, o->wd, 1.0, o->ema, o->patience};
+    EF_TRY(ef_trainer_init(&r->tr, r->m, &tc, &td, err));
+    if (o->resume) {
+        *start = ef_trainer_resume(&r->tr, &st, &r->elapsed_prev);
+        if (r->dist->rank == 0)
+            fprintf(stderr, "finetune: resuming at step %ld (best CORR %.4f at step %ld)\n", *start, r->tr.best,
+                    r->tr.best_step);
     }
     return ef_rows_cache_create(&r->cache, r->m, o->ctx, err);
 }
@@ -299,14 +264,13 @@ typedef struct ft_loop {
     ft_loader ld;
     float *pbuf, *dbuf;
     int k;
-    ef_adamw opt;
 } ft_loop;
 
 /* One optimiser step on the batch of `step` (every rank its own tasks, gradients averaged);
  * starts sampling the next batch. *loss: the global batch's loss, *gnorm before clipping. */
 static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, double *gnorm, ef_error *err) {
     const ft_opts *o = &r->o;
-    int k = lp->k, world = r->dist->size;
+    int k = lp->k;
     size_t B = (size_t)o->batch;
     ft_batch *cb;
     EF_TRY(ft_loader_take(&lp->ld, &cb, err));
@@ -325,24 +289,8 @@ static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, dou
         }
     }
     EF_TRY(o->loss_corr ? ef_model_backward_dpred(r->m, lp->dbuf, err) : ef_model_backward(r->m, err));
-    if (world > 1) {
-        /* the average gradient of the global batch; the loss only for the log */
-        EF_CHECK(!ef_dist_average(r->dist, ef_model_grads(r->m), ef_model_num_params(r->m)) &&
-                 !ef_dist_sum(r->dist, loss, 1), err, EF_ERR_IO, "MPI: gradient allreduce failed at step %ld", step + 1);
-        *loss /= world;
-    }
-    *gnorm = ef_model_clip_grad(r->m, 1.0);
-    lp->opt.lr = ef_lr_schedule((float)o->lr, step, o->warmup, o->steps, 0.1f);
-    ef_model_adamw_step(r->m, &lp->opt);
-    ema_update(r, step);
-    if (world > 1 && (step + 1) % 100 == 0) {
-        /* the ranks must hold the same parameters: a cheap checksum */
-        const float *p = ef_model_params(r->m);
-        double cs = 0;
-        for (size_t i = 0, n = ef_model_num_params(r->m); i < n; i++) cs += (double)p[i] * (double)((i % 7) + 1);
-        EF_CHECK(ef_dist_same(r->dist, cs), err, EF_ERR_INVALID, "MPI: ranks hold different parameters at step %ld", step + 1);
-    }
-    return EF_OK;
+    /* gradients (and the loss) averaged over the ranks, clipped; the AdamW step; the average */
+    return ef_trainer_step(&r->tr, step, loss, gnorm, err);
 }
 
 /* Validation after `step` steps: the averaged weights' CORR, the best checkpoint when it
@@ -351,34 +299,26 @@ static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, dou
 static ef_status validate(ft_run *r, long step, int final, FILE *logf, double loss_ema, int tty, double *corr, ef_error *err) {
     double mean, sd;
     int n_val, improved;
-    ema_swap(r);   /* evaluate (and save as best) the averaged weights */
+    ef_trainer_ema_swap(&r->tr);   /* evaluate (and save as best) the averaged weights */
     ef_status s = ft_evaluate(r, &mean, &sd, &n_val, err);
     if (s != EF_OK) {
-        ema_swap(r);
+        ef_trainer_ema_swap(&r->tr);
         return s;
     }
     *corr = mean;
-    if (final) {
-        improved = mean > r->best || !isfinite(r->best);
-    } else {
-        improved = mean > r->best;
-        r->bad = improved ? 0 : r->bad + 1;
-    }
-    if (improved) {
-        r->best = mean;
-        r->best_step = step;
-    }
+    improved = ef_trainer_record(&r->tr, mean, step, final);
     if (logf && final)
         fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_eras\":%d,\"final\":true}\n", step,
                 mean, sd, n_val);
     else if (logf)
         fprintf(logf, "{\"step\":%ld,\"val_corr_mean\":%.6g,\"val_corr_std\":%.6g,\"val_sharpe\":%.6g,\"best\":%.6g,"
-                "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step, mean, sd, sd > 0 ? mean / sd : NAN, r->best, loss_ema, n_val);
+                "\"train_loss_ema\":%.6g,\"val_eras\":%d}\n", step, mean, sd, sd > 0 ? mean / sd : NAN, r->tr.best, loss_ema,
+                n_val);
     if (r->dist->rank == 0 && !final && !r->o.quiet)
         fprintf(stderr, "%sstep %ld: validation CORR %.4f (std %.4f, sharpe %.2f)%s\n", tty ? "\r\033[K" : "", step, mean, sd,
                 sd > 0 ? mean / sd : NAN, improved ? "  best: saved" : "");
     s = improved ? save_best(r, step, err) : EF_OK;
-    ema_swap(r);   /* back to the trained weights */
+    ef_trainer_ema_swap(&r->tr);   /* back to the trained weights */
     return s != EF_OK ? s : save_last(r, step, r->elapsed_prev + ef_time_now() - r->t_start, err);
 }
 
@@ -401,7 +341,6 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     if (o->threads) ef_threads_set(o->threads);
     r.dist = dist;
     r.t_start = ef_time_now();
-    r.best = -INFINITY;
     ef_error err = {0};
     const char *hint = NULL;
     int status = EF_EXIT_OK;
@@ -447,7 +386,6 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
         snprintf(err.msg, sizeof err.msg, "out of memory");
         goto fail;
     }
-    lp.opt = (ef_adamw){(float)o->lr, 0.9f, 0.95f, 1e-8f, (float)o->wd};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
@@ -467,19 +405,19 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
         if (train_step(&r, &lp, step, &loss, &gnorm, &err) != EF_OK) goto fail;
         ema = isnan(ema) ? loss : 0.95 * ema + 0.05 * loss;
         char extra[160];
-        snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", ema, last_corr, r.best);
+        snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", ema, last_corr, r.tr.best);
         if (lead && !o->quiet) ef_progress_update(&prog, (double)(step + 1), extra);
-        if (o->on_step) o->on_step(o->hook_ctx, step + 1, r.best, last_corr);
+        if (o->on_step) o->on_step(o->hook_ctx, step + 1, r.tr.best, last_corr);
         t_train += ef_time_now() - ts;
         /* training throughput over all ranks: (context + query) rows per second of training steps */
         double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
         if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,"
-                          "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, lp.opt.lr, gnorm, rows_s,
+                          "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, r.tr.opt.lr, gnorm, rows_s,
                           t_train > 0 ? lp.ld.busy_s / t_train : 0.0, r.elapsed_prev + ef_time_now() - r.t_start);
         if ((step + 1) % o->eval_every == 0 || step + 1 == o->steps) {
             if (validate(&r, step + 1, 0, logf, ema, prog.is_tty, &last_corr, &err) != EF_OK) goto fail;
             last_eval = step + 1;
-            if (r.bad >= o->patience) {
+            if (ef_trainer_should_stop(&r.tr)) {
                 step++;
                 why = "early stopping";
                 break;
@@ -489,16 +427,16 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     }
     if (lead && !o->quiet) ef_progress_finish(&prog, (double)step, NULL);
     /* evaluate what the last steps did, so the best checkpoint reflects them */
-    if ((last_eval < step || !isfinite(r.best)) && validate(&r, step, 1, logf, ema, 0, &last_corr, &err) != EF_OK) goto fail;
-    if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.best,
-            r.best_step, o->out);
+    if ((last_eval < step || !isfinite(r.tr.best)) && validate(&r, step, 1, logf, ema, 0, &last_corr, &err) != EF_OK) goto fail;
+    if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.tr.best,
+            r.tr.best_step, o->out);
     char bbuf[32];
-    if (isfinite(r.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r.best);
+    if (isfinite(r.tr.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r.tr.best);
     else snprintf(bbuf, sizeof bbuf, "null");
     if (lead && !o->quiet) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
-           "\"elapsed_s\":%.1f}\n", step, why, r.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - r.t_start);
+           "\"elapsed_s\":%.1f}\n", step, why, r.tr.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - r.t_start);
     if (res) {
-        *res = (ft_result){r.best, r.elapsed_prev + ef_time_now() - r.t_start, r.best_step, step, 0, 0, r.n_v};
+        *res = (ft_result){r.tr.best, r.elapsed_prev + ef_time_now() - r.t_start, r.tr.best_step, step, 0, 0, r.n_v};
         for (int i = 0; i < r.n_v; i++) {
             int num = r.ds.eras[r.v_eras[i]].num;
             res->sel_first = i ? EF_MIN(res->sel_first, num) : num;

@@ -1,6 +1,7 @@
 /* eraformer pretrain: trains the in-context transformer on fresh synthetic tasks from the
- * prior (src/prior), with a Garg curriculum, AdamW + warmup/cosine schedule, gradient
- * clipping, a progress line, a JSONL log and periodic atomic checkpoints.
+ * prior (src/prior), with a Garg curriculum, a progress line, a JSONL log and periodic
+ * checkpoints; the optimisation (gradient mean over ranks, clipping, AdamW at the
+ * warmup/cosine schedule, atomic checkpoints) is the library's trainer (ef_trainer_*).
  *
  * Reproducibility: the batch of step s is tasks [s·B, (s+1)·B) of the stream --seed, and the
  * context size of a rows-layout step is drawn from a stream keyed by (seed, s). A checkpoint
@@ -235,15 +236,11 @@ static int parse(int argc, char **argv, pt_opts *o) {
     return 0;
 }
 
-static int save(ef_model *m, const pt_opts *o, long step, ef_error *err) {
-    if (g_dist.rank != 0) return 0;
-    ef_train_state st;
-    memset(&st, 0, sizeof st);
-    st.step = step;
-    st.seed = o->seed;
-    ef_rng_init(&st.rng, o->seed, (uint64_t)step);
-    opts_json(o, st.extra, sizeof st.extra);
-    return ef_model_save(m, o->out, &st, 1, err) != EF_OK;
+/* The checkpoint (rank 0): weights, AdamW moments, the step and the options as its extra. */
+static int save(const ef_trainer *tr, const pt_opts *o, long step, ef_error *err) {
+    char extra[sizeof ((ef_train_state *)0)->extra];
+    opts_json(o, extra, sizeof extra);
+    return ef_trainer_save(tr, o->out, step, o->seed, extra, err) != EF_OK;
 }
 
 /* Whether a model file's architecture can serve this run: the same input width and layout,
@@ -311,8 +308,9 @@ static int pretrain_run(pt_opts *op) {
 
     ef_model *m = NULL;
     long start = 0;
+    ef_train_state st;
+    memset(&st, 0, sizeof st);
     if (o.resume) {
-        ef_train_state st;
         int has_optim = 0;
         if (ef_model_load(&m, o.resume, o.batch, &st, &has_optim, &err) != EF_OK)
             return ef_cli_fail(&err, "--resume needs a checkpoint written by 'eraformer pretrain'");
@@ -321,7 +319,6 @@ static int pretrain_run(pt_opts *op) {
             return ef_cli_fail(&err, "pass the same --d-max, --points, --layout and --row-positions as the original run");
         }
         if (!has_optim) fprintf(stderr, "pretrain: %s has no optimiser state: AdamW moments restart from zero\n", o.resume);
-        start = st.step;
         o.seed = st.seed;
     } else if (o.init) {
         /* a fresh model of the file's architecture with its weights: step 0, zero moments */
@@ -352,6 +349,15 @@ static int pretrain_run(pt_opts *op) {
         ef_model_config mc = {o.layout, o.layers, o.d_model, o.heads, o.d_max, o.points, o.row_pos};
         if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK) return ef_cli_fail(&err, NULL);
     }
+    ef_trainer tr;
+    ef_trainer_dist td;
+    ef_dist_trainer_hooks(&g_dist, &td);
+    ef_trainer_config tc = {o.lr, o.warmup, o.steps, o.min_lr_ratio, o.wd, o.clip, 0, 0};
+    if (ef_trainer_init(&tr, m, &tc, &td, &err) != EF_OK) {
+        ef_model_destroy(m);
+        return ef_cli_fail(&err, NULL);
+    }
+    start = ef_trainer_resume(&tr, &st, NULL);
     const ef_model_config *mc = ef_model_cfg(m);
     char desc[512];
     ef_prior_config_describe(&pc, desc, sizeof desc);
@@ -365,6 +371,7 @@ static int pretrain_run(pt_opts *op) {
     snprintf(logpath, sizeof logpath, "%s.log.jsonl", o.out);
     FILE *logf = fopen(rank == 0 ? (o.log ? o.log : logpath) : "/dev/null", start > 0 ? "a" : "w");
     if (!logf) {
+        ef_trainer_free(&tr);
         ef_model_destroy(m);
         err.code = EF_ERR_IO;
         snprintf(err.msg, sizeof err.msg, "cannot open the log %.900s", o.log ? o.log : logpath);
@@ -384,11 +391,10 @@ static int pretrain_run(pt_opts *op) {
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    ef_adamw opt = {(float)o.lr, 0.9f, 0.95f, 1e-8f, (float)o.wd};
     ef_progress prog;
     ef_progress_start(&prog, "pretrain", (double)o.steps, "steps");
     prog.first = (double)start;
-    double tokens = 0, t0 = ef_time_now(), ema = NAN, allreduce_s = 0;
+    double tokens = 0, t0 = ef_time_now(), ema = NAN;
     long step;
     long stop_at = o.stop_after > 0 && start + o.stop_after < o.steps ? start + o.stop_after : o.steps;
     for (step = start; step < stop_at; step++) {
@@ -421,31 +427,13 @@ static int pretrain_run(pt_opts *op) {
         }
         ef_model_zero_grad(m);
         ef_model_backward(m, &err);
-        double t_ar = ef_time_now();
-        int ar_fail = ef_dist_average(&g_dist, ef_model_grads(m), ef_model_num_params(m));
-        allreduce_s += ef_time_now() - t_ar;
-        if (ar_fail) {
-            err.code = EF_ERR_NET;
-            snprintf(err.msg, sizeof err.msg, "MPI_Allreduce of the gradients failed");
+        /* gradients averaged over the ranks, clipped; the AdamW step of the schedule */
+        double gnorm;
+        if (ef_trainer_step(&tr, step, NULL, &gnorm, &err) != EF_OK) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
-        double gnorm = ef_model_clip_grad(m, o.clip);
-        opt.lr = ef_lr_schedule((float)o.lr, step, o.warmup, o.steps, (float)o.min_lr_ratio);
-        ef_model_adamw_step(m, &opt);
         tokens += (double)o.batch * world * (mc->layout == EF_LAYOUT_INTERLEAVED ? 2 * k : k);
-        if ((step + 1) % 100 == 0 && world > 1) {
-            /* the ranks must hold the same parameters: a cheap checksum now and then */
-            double cs = 0;
-            const float *pp = ef_model_params(m);
-            for (size_t i = 0; i < ef_model_num_params(m); i++) cs += pp[i] * (double)((i % 7) + 1);
-            if (!ef_dist_same(&g_dist, cs)) {
-                err.code = EF_ERR_INTERNAL;
-                snprintf(err.msg, sizeof err.msg, "rank %d: parameters diverged between ranks at step %ld", rank, step + 1);
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
-        }
         /* loss in units of the zero predictor (err_scale = d for linear tasks) */
         double scale = 0;
         for (int i = 0; i < o.batch; i++) scale += b.info[i].err_scale;
@@ -457,7 +445,7 @@ static int pretrain_run(pt_opts *op) {
         if (rank == 0) ef_progress_update(&prog, (double)(step + 1), extra);
         fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"norm_loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"d\":%d,\"k\":%d,"
                 "\"n_ctx\":%d,\"tokens_per_s\":%.1f,\"elapsed_s\":%.3f,\"allreduce_share\":%.4f}\n",
-                step + 1, loss, nloss, opt.lr, gnorm, d, k, n_ctx, tokens / el, el, allreduce_s / el);
+                step + 1, loss, nloss, tr.opt.lr, gnorm, d, k, n_ctx, tokens / el, el, tr.comm_s / el);
         if (rank == 0 && ((step + 1) % o.eval_every == 0 || step + 1 == o.steps)) {
             double el_last, el_mean, el_zero;
             if (evaluate(m, &pc, &o, &b, &el_last, &el_mean, &el_zero, &err)) {
@@ -470,13 +458,13 @@ static int pretrain_run(pt_opts *op) {
                     prog.is_tty ? "\r\033[K" : "", step + 1, o.points, el_last, el_mean, el_zero);
         }
         fflush(logf);
-        if ((step + 1) % o.ckpt_every == 0 && step + 1 < o.steps && save(m, &o, step + 1, &err)) {
+        if ((step + 1) % o.ckpt_every == 0 && step + 1 < o.steps && save(&tr, &o, step + 1, &err)) {
             status = ef_cli_fail(&err, NULL);
             goto done;
         }
     }
     if (rank == 0) ef_progress_finish(&prog, (double)step, NULL);
-    if (save(m, &o, step, &err)) {
+    if (save(&tr, &o, step, &err)) {
         status = ef_cli_fail(&err, NULL);
         goto done;
     }
@@ -491,6 +479,7 @@ static int pretrain_run(pt_opts *op) {
 done:
     fclose(logf);
     ef_free(b.x); ef_free(b.y); ef_free(b.pred); ef_free(b.mask); ef_free(b.dvec); ef_free(b.info);
+    ef_trainer_free(&tr);
     ef_model_destroy(m);
     return status;
 }

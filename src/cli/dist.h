@@ -6,6 +6,7 @@
 #define EF_CLI_DIST_H
 
 #include <stddef.h>
+#include "eraformer/model.h"
 
 typedef struct ef_dist {
     int rank, size;
@@ -31,6 +32,9 @@ int ef_dist_sum(ef_dist *d, double *v, int n);
  * NULL, the per-rank element counts (size entries). Without MPI: a copy of its own. */
 int ef_dist_allgatherv(ef_dist *d, const void *mine, int n, size_t elem, void **all, int *n_all, int *counts);
 void ef_dist_barrier(ef_dist *d);
+/* The trainer's data-parallel hooks (ef_trainer_dist) over these functions: grad_mean is
+ * ef_dist_average, sum ef_dist_sum, same ef_dist_same; ctx is d, which must outlive *td. */
+void ef_dist_trainer_hooks(ef_dist *d, ef_trainer_dist *td);
 /* On a runtime error in a multi-rank run: stop every rank (others would wait forever). */
 void ef_dist_abort(ef_dist *d, int code);
 

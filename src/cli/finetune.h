@@ -39,11 +39,9 @@ typedef struct ft_run {
     int n_groups, *group_off, *group_idx;
     ef_model *m;
     ef_rows_cache *cache;
-    float *ema, *swap;          /* --ema: averaged weights and a swap buffer */
+    ef_trainer tr;              /* the step, --ema's average, the best CORR and patience */
     double *pred_buf, *tgt_buf;
-    double best, elapsed_prev, t_start;   /* t_start: this process began (ef_time_now) */
-    long best_step;
-    int bad;
+    double elapsed_prev, t_start;   /* t_start: this process began (ef_time_now) */
 } ft_run;
 
 /* What a finetune run selected: its best selection CORR and step, the steps it ran, the

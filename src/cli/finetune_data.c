@@ -13,8 +13,7 @@
 void ft_run_free(ft_run *r) {
     ef_rows_cache_destroy(r->cache);
     ef_model_destroy(r->m);
-    ef_free(r->ema);
-    ef_free(r->swap);
+    ef_trainer_free(&r->tr);
     ef_tasks_free(&r->tasks);
     ef_dataset_free(&r->ds);
     ef_free(r->group_off); ef_free(r->group_idx);
