@@ -5,7 +5,8 @@
 #   XGBoost with Numerai's parameters on ALL train eras (baseline --kind xgboost)
 #   ridge on all train eras
 # each scored by `evaluate` on the validation eras, which no selection looked at. Prints one
-# table: CORR mean, std, Sharpe, max drawdown, wall time and peak RSS per model.
+# table: CORR mean, std, Sharpe, max drawdown, wall time and peak RSS per model, and a "blend"
+# row (eraformer + XGBoost 1:1 per era, `eraformer blend`; an extra option, not eraformer alone).
 #
 # usage: bench/zoo.sh [OUT_DIR]            (default zoo_out; build first)
 # environment: GENERATORS (default: factor nonlinear drift weak), BUDGET (minutes for
@@ -81,7 +82,13 @@ for g in $GENERATORS; do
         timed "$D/ridge.res" "$BIN" baseline --kind ridge $DATA --out "$D/ridge_validation.csv" $THREADS_OPT
     fi
 
-    for m in eraformer xgboost ridge; do
+    # An extra row, not eraformer's own model: eraformer and XGBoost blended 1:1 per era
+    # (eraformer blend); its wall time is the two models' together, its memory the larger.
+    "$BIN" blend --predictions "$D/eraformer_validation.csv,$D/xgboost_validation.csv" \
+        --data "$D/data/validation.parquet" --out "$D/blend_validation.csv" 2>/dev/null
+    set -- $(cat "$D/eraformer.res") $(cat "$D/xgboost.res")
+    echo "$(($1 + $3)) $(($2 > $4 ? $2 : $4))" >"$D/blend.res"
+    for m in eraformer xgboost ridge blend; do
         "$BIN" evaluate --predictions "$D/${m}_validation.csv" --data "$D/data/validation.parquet" \
             --out "$D/eval_$m" >"$D/eval_$m.txt" 2>/dev/null
         set -- $(cat "$D/$m.res")

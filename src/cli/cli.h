@@ -33,6 +33,7 @@ int ef_cmd_finetune(int argc, char **argv);
 int ef_cmd_predict(int argc, char **argv);
 int ef_cmd_baseline(int argc, char **argv);
 int ef_cmd_weekly(int argc, char **argv);
+int ef_cmd_blend(int argc, char **argv);
 
 /* Prints "eraformer: error: <msg>" (+ "HINT: <hint>" when hint is non-NULL) on stderr and
  * returns the exit code for the status (2 for EF_ERR_INVALID, 1 otherwise). */

@@ -15,6 +15,7 @@ typedef struct ef_command {
 static const ef_command commands[] = {
     {"baseline", ef_cmd_baseline, "ridge or XGBoost baseline predictions (Numerai's example parameters)"},
     {"bench", ef_cmd_bench, "measure training/forward throughput (tokens/s, GFLOP/s)"},
+    {"blend", ef_cmd_blend, "blend prediction files per era (e.g. eraformer + XGBoost), ranked to (0, 1]"},
     {"cat", ef_cmd_cat, "print the rows of a parquet file as CSV/TSV"},
     {"datasets", ef_cmd_datasets, "list the Numerai dataset files of the current or a past round"},
     {"download", ef_cmd_download, "download Numerai dataset files (resumable, size-checked)"},
