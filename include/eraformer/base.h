@@ -128,7 +128,8 @@ ef_status ef_file_write_atomic(const char *path, const void *data, size_t size, 
 double ef_time_now(void);     /* CLOCK_MONOTONIC seconds */
 
 /* ---- threads --------------------------------------------------------------------- *
- * One thread pool: OpenMP. BLAS runs single-threaded inside our parallel regions. */
+ * One thread pool: OpenMP. BLAS runs single-threaded inside our parallel regions: each call
+ * that runs it sets OpenBLAS to one thread and restores the caller's count on return. */
 void ef_threads_set(int n);   /* n <= 0: all cores */
 int ef_threads_get(void);
 

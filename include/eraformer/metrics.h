@@ -15,10 +15,10 @@
  *  - thread safety: every function is reentrant (no global state) and may be called from
  *    several threads at once. The per-era drivers (ef_era_scores_compute,
  *    ef_predictions_neutralize_per_era) parallelise over eras with OpenMP; their results do
- *    not depend on the thread count. Their one process-wide effect: in OpenMP builds the
- *    first call sets OpenBLAS to one thread, once and for good (as ef_nn_init does), so BLAS
- *    inside the per-era regions does not oversubscribe the cores. It is never restored:
- *    saving and restoring it per call raced between concurrent callers. */
+ *    not depend on the thread count. They, and every function that runs BLAS, set OpenBLAS
+ *    to one thread for the duration of the call (BLAS inside the per-era regions would
+ *    oversubscribe the cores) and give the caller's count back on return; reference counted
+ *    across concurrent callers, so none restores it while another is still inside. */
 #ifndef EF_METRICS_H
 #define EF_METRICS_H
 

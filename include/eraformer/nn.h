@@ -7,7 +7,9 @@
  * Threading: OpenMP over work items with disjoint outputs, partitioned in fixed-size chunks
  * that do not depend on the number of threads, and reductions summed in a fixed order, so
  * results are bitwise identical for any thread count. BLAS (OpenBLAS cblas_sgemm) runs
- * single-threaded inside our parallel regions (ef_nn_init sets it).
+ * single-threaded inside our parallel regions: each layer that calls it sets OpenBLAS to one
+ * thread for its own duration and restores the caller's count on return (reference counted
+ * across threads, so concurrent callers are safe; nothing stays set in the process).
  *
  * Each optimised kernel has a naive *_ref twin used by the tests. */
 #ifndef EF_NN_H
@@ -21,7 +23,8 @@
 extern "C" {
 #endif
 
-/* Once per process (idempotent, thread-safe): BLAS single-threaded. */
+/* Once per process (idempotent, thread-safe): reads the EF_PAR_MIN override. It no longer
+ * touches OpenBLAS (the layers set its thread count per call). */
 void ef_nn_init(void);
 
 // ---- linear ---------------------------------------------------------------------------

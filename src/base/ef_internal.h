@@ -31,6 +31,12 @@
         }                                                                             \
     } while (0)
 
+/* The OpenBLAS thread count per call (blas_threads.c): the first enter of any thread saves
+ * get() and sets 1, the last leave restores it; nested calls in one thread only count. Called
+ * through ef_blas_begin / ef_blas_end (base/blas.h) by the modules that link OpenBLAS. */
+void ef_blas_enter(int (*get)(void), void (*set)(int));
+void ef_blas_leave(void (*set)(int));
+
 #define EF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define EF_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -79,6 +79,9 @@ int ef_cmd_bench(int argc, char **argv) {
     if (optind < argc) return ef_cli_usage("bench", "unexpected argument '%s'", argv[optind]);
     if (threads) ef_threads_set((int)threads);
     ef_nn_init();
+    /* the raw GEMM probe below calls BLAS inside its own OpenMP region: one BLAS thread each,
+     * for this process (the library's calls set it per call) */
+    openblas_set_num_threads(1);
 
     ef_model_config cfg;
     int d, k;

@@ -3,6 +3,7 @@
  * through it in chunks, the members' mapped-back predictions averaged in double). */
 #include <math.h>
 #include <string.h>
+#include "base/blas.h"
 #include "icl/icl_internal.h"
 #include "eraformer/model.h"
 
@@ -120,13 +121,19 @@ void ef_icl_regressor_destroy(ef_icl_regressor *r) {
 }
 
 /* the calling thread's OpenMP team size for this call; returns the previous one */
+/* This call's OpenMP threads, and OpenBLAS single-threaded for its duration: both restored on
+ * return, so nothing stays set in the caller's process (numpy shares OpenBLAS in Python). */
 static int threads_enter(int threads) {
     int prev = ef_threads_get();
     if (threads > 0) ef_threads_set(threads);
+    ef_blas_begin();
     return prev;
 }
 
-static void threads_leave(int prev) { ef_threads_set(prev); }
+static void threads_leave(int prev) {
+    ef_blas_end();
+    ef_threads_set(prev);
+}
 
 static ef_status target_stats(ef_icl_regressor *r, const float *y, int64_t n, ef_error *err) {
     double s = 0, ss = 0;

@@ -5,10 +5,6 @@
 #include <stddef.h>
 #include "eraformer/metrics.h"
 
-/* Sets OpenBLAS to one thread for the process, once (thread-safe, never restored): called
- * before the per-era OpenMP regions, whose eras each call BLAS. */
-void ef_mx_blas_single_thread(void);
-
 /* A value and its position, sorted by value (ties keep position order: stable). */
 typedef struct ef_mx_pair {
     double v;

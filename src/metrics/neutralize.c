@@ -10,27 +10,14 @@
  * its eigen decomposition (pinv with the cutoff lambda_i > rcond^2 lambda_max, the SVD rule on
  * sigma^2), plus one step of iterative refinement so the residual is accurate to ~eps cond(X). */
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 #include <cblas.h>
 #include <lapacke.h>
+#include "base/blas.h"
 #include "base/ef_internal.h"
 #include "metrics/metrics_internal.h"
 
 #define NEUTRALIZE_RCOND 1e-6
-
-// ---- BLAS threads ------------------------------------------------------------------------------
-
-/* OpenBLAS's own thread pool inside our per-era OpenMP regions would oversubscribe the cores.
- * The setting is process-wide, so it is made once and never restored: saving and restoring it
- * around each call raced between concurrent callers (one restoring N threads while another was
- * still inside its parallel region). The same policy as ef_nn_init. */
-static void blas_single_thread(void) { openblas_set_num_threads(1); }
-
-void ef_mx_blas_single_thread(void) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, blas_single_thread);
-}
 
 // ---- layout helpers ----------------------------------------------------------------------------
 
@@ -48,8 +35,32 @@ int ef_mx_features_colmajor(double *out, const double *F64, const float *F32, si
 
 // ---- reference neutralize (dgelsd) ---------------------------------------------------------------
 
+/* OpenBLAS's own thread pool inside our OpenMP regions would oversubscribe the cores: both
+ * neutralize paths run BLAS single-threaded for their duration (base/blas.h; the per-era
+ * drivers hold it once for all eras, so these only count a reference). */
+static ef_status neutralize_colmajor(double *s, size_t k, const double *Fcm, size_t nf, size_t n,
+                                     double proportion, ef_error *err);
+static ef_status neutralize_gram(double *s, const float *F32, size_t ldf, size_t nf, size_t n,
+                                 double proportion, ef_error *err);
+
 ef_status ef_mx_neutralize_colmajor(double *s, size_t k, const double *Fcm, size_t nf, size_t n,
                                     double proportion, ef_error *err) {
+    ef_blas_begin();
+    ef_status st = neutralize_colmajor(s, k, Fcm, nf, n, proportion, err);
+    ef_blas_end();
+    return st;
+}
+
+ef_status ef_mx_neutralize_gram(double *s, const float *F32, size_t ldf, size_t nf, size_t n,
+                                double proportion, ef_error *err) {
+    ef_blas_begin();
+    ef_status st = neutralize_gram(s, F32, ldf, nf, n, proportion, err);
+    ef_blas_end();
+    return st;
+}
+
+static ef_status neutralize_colmajor(double *s, size_t k, const double *Fcm, size_t nf, size_t n,
+                                     double proportion, ef_error *err) {
     if (k == 0 || n == 0) return EF_OK;
     size_t K = nf + 1, ld = n > K ? n : K;
     size_t nx, nb;
@@ -148,8 +159,8 @@ done:
 
 // ---- fast path: Gram + eigen ------------------------------------------------------------------
 
-ef_status ef_mx_neutralize_gram(double *s, const float *F32, size_t ldf, size_t nf, size_t n,
-                                double proportion, ef_error *err) {
+static ef_status neutralize_gram(double *s, const float *F32, size_t ldf, size_t nf, size_t n,
+                                 double proportion, ef_error *err) {
     size_t K = nf + 1;
     /* X = [F | 1] row-major (n x K), i.e. A = X' column-major (K x n, ld K): the conversion
      * is a sequential sweep, and BLAS reads A with unit stride */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
+#include "base/blas.h"
 #include "base/ef_internal.h"
 #include "metrics/metrics_internal.h"
 
@@ -70,8 +71,8 @@ ef_status ef_predictions_neutralize_per_era(double *out, const double *pred,
     for (size_t i = 0; i < N; i++)
         EF_CHECK(!isnan(pred[i]), err, EF_ERR_INVALID, "neutralize: NaN prediction at row %zu", i);
     int bad = 0;
+    ef_blas_begin(); /* once for all eras (each era's neutralize then only counts a reference) */
 #ifdef _OPENMP
-    ef_mx_blas_single_thread();
 #pragma omp parallel
 #endif
     {
@@ -112,6 +113,7 @@ ef_status ef_predictions_neutralize_per_era(double *out, const double *pred,
         }
         ef_free(ws);
     }
+    ef_blas_end();
     if (bad == EF_ERR_NOMEM) return EF_ERR(err, EF_ERR_NOMEM, "neutralize: out of memory");
     if (bad) return EF_ERR(err, (ef_status)bad, "neutralize: NaN in the features or LAPACK failure");
     return EF_OK;

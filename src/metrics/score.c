@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
+#include "base/blas.h"
 #include "base/ef_internal.h"
 #include "metrics/metrics_internal.h"
 
@@ -225,9 +226,7 @@ ef_status ef_era_scores_compute(ef_era_scores *out, const ef_score_input *in, ef
         }
         for (size_t i = 0; i < E * nf; i++) out->feature_corr[i] = NAN;
     }
-#ifdef _OPENMP
-    ef_mx_blas_single_thread();
-#endif
+    ef_blas_begin(); /* once for all eras (each era's neutralize then only counts a reference) */
     int nomem = 0;
     size_t failed = 0;
 #ifdef _OPENMP
@@ -246,6 +245,7 @@ ef_status ef_era_scores_compute(ef_era_scores *out, const ef_score_input *in, ef
         }
         ef_free(w.block);
     }
+    ef_blas_end();
     out->n_failed_corr = failed;
     if (nomem) {
         ef_era_scores_free(out);

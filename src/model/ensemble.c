@@ -5,6 +5,7 @@
  * members' predictions, each mapped back, removes part of the error that depends on the
  * representation of the task rather than on the task. */
 #include <string.h>
+#include "base/blas.h"
 #include "model/model_internal.h"
 
 void ef_sym_transform(const ef_batch *in, int member, uint64_t seed, uint64_t task0, int D, int *perm, float *x,
@@ -39,8 +40,19 @@ void ef_sym_transform(const ef_batch *in, int member, uint64_t seed, uint64_t ta
     }
 }
 
+static ef_status forward_sym(ef_model *m, const ef_batch *bt, int members, uint64_t seed, uint64_t task0, float *pred,
+                             float *pred_first, ef_error *err);
+
 ef_status ef_model_forward_sym(ef_model *m, const ef_batch *bt, int members, uint64_t seed, uint64_t task0, float *pred,
                                float *pred_first, ef_error *err) {
+    ef_blas_begin(); /* once for the N passes, not per pass */
+    ef_status st = forward_sym(m, bt, members, seed, task0, pred, pred_first, err);
+    ef_blas_end();
+    return st;
+}
+
+static ef_status forward_sym(ef_model *m, const ef_batch *bt, int members, uint64_t seed, uint64_t task0, float *pred,
+                             float *pred_first, ef_error *err) {
     EF_CHECK(members >= 1, err, EF_ERR_INVALID, "symmetry ensemble: need at least 1 member, got %d", members);
     if (members == 1) {
         ef_status st = ef_model_forward(m, bt, pred, NULL, err);

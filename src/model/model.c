@@ -4,6 +4,7 @@
  * C = d_model, NH heads, L layers, F = 2·d_max input width, N = B·T. */
 #include <math.h>
 #include <string.h>
+#include "base/blas.h"
 #include "model/model_internal.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -385,6 +386,7 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *bt, float *pred, double 
     m->cur_y = bt->y;
     ef_mask mask = model_mask(m);
 
+    ef_blas_begin(); /* BLAS single-threaded for this call only (base/blas.h) */
     build_inputs(m, bt);
     embed_forward(m);
     size_t NC = (size_t)N * C;
@@ -418,6 +420,7 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *bt, float *pred, double 
     }
     if (loss) *loss = bt->y ? ef_mse_forward(m->out, m->tok_y, m->tok_w, (size_t)N) : 0.0;
     m->have_forward = bt->y != NULL;
+    ef_blas_end();
     return EF_OK;
 }
 
@@ -429,12 +432,18 @@ static ef_status backward(ef_model *m, const float *dpred, ef_error *err);
 
 ef_status ef_model_backward(ef_model *m, ef_error *err) {
     EF_CHECK(m->have_forward, err, EF_ERR_INVALID, "backward needs a forward pass with labels first");
-    return backward(m, NULL, err);
+    ef_blas_begin();
+    ef_status st = backward(m, NULL, err);
+    ef_blas_end();
+    return st;
 }
 
 ef_status ef_model_backward_dpred(ef_model *m, const float *dpred, ef_error *err) {
     EF_CHECK(m->cur_B > 0 && dpred, err, EF_ERR_INVALID, "backward needs a forward pass and dpred");
-    return backward(m, dpred, err);
+    ef_blas_begin();
+    ef_status st = backward(m, dpred, err);
+    ef_blas_end();
+    return st;
 }
 
 /* dpred NULL: the MSE loss of the last forward; else dL/dpred (B,k) in the layout of pred. */

@@ -211,7 +211,9 @@ ef_status ef_rows_cache_set_context(ef_rows_cache *c, const float *x, const floa
     if (n_ctx > 0) {
         embed(c, x, y, mask, d, n_ctx);
         c->n_ctx = n_ctx;  /* the context attends itself: n_ctx keys while it is processed */
+        ef_blas_begin();
         run_rows(c, n_ctx, 1);
+        ef_blas_end();
     }
     return EF_OK;
 }
@@ -230,12 +232,14 @@ ef_status ef_rows_cache_embed_queries(ef_rows_cache *c, const float *xq, const u
 
 ef_status ef_rows_cache_predict_embedded(ef_rows_cache *c, const float *emb, int n_q, float *pred, ef_error *err) {
     EF_CHECK(n_q >= 0 && (n_q == 0 || (emb && pred)), err, EF_ERR_INVALID, "bad query arguments");
+    ef_blas_begin();
     for (int q0 = 0; q0 < n_q; q0 += QCHUNK) {
         int n = EF_MIN(QCHUNK, n_q - q0);
         memcpy(c->res, emb + (size_t)q0 * c->C, (size_t)n * c->C * 4);
         run_rows(c, n, 0);
         memcpy(pred + q0, c->out, (size_t)n * 4);
     }
+    ef_blas_end();
     return EF_OK;
 }
 
@@ -243,11 +247,13 @@ ef_status ef_rows_cache_predict(ef_rows_cache *c, const float *xq, const uint8_t
                                 ef_error *err) {
     EF_CHECK(d >= 1 && d <= c->D, err, EF_ERR_INVALID, "width d = %d outside [1, %d]", d, c->D);
     EF_CHECK(n_q >= 0 && (n_q == 0 || (xq && pred)), err, EF_ERR_INVALID, "bad query arguments");
+    ef_blas_begin();
     for (int q0 = 0; q0 < n_q; q0 += QCHUNK) {
         int n = EF_MIN(QCHUNK, n_q - q0);
         embed(c, xq + (size_t)q0 * c->D, NULL, mask ? mask + (size_t)q0 * c->D : NULL, d, n);
         run_rows(c, n, 0);
         memcpy(pred + q0, c->out, (size_t)n * 4);
     }
+    ef_blas_end();
     return EF_OK;
 }

@@ -52,6 +52,7 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
     int nwork = B * NH;
+    ef_blas_begin();
 #pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > ef_par_min_flops())
     for (int bh = 0; bh < nwork; bh++) {
         EF_PAR_NOTE();
@@ -69,6 +70,7 @@ void ef_attention_forward(float *out, float *att, const float *qkv, ef_mask mask
         float *ob = out + (size_t)b * T * C + (size_t)h * hs;
         for (int t = 0; t < T; t++) memcpy(ob + (size_t)t * C, O + (size_t)t * hs, (size_t)hs * sizeof(float));
     }
+    ef_blas_end();
 }
 
 // dout (B,T,C) -> dqkv (B,T,3C) +=
@@ -79,6 +81,7 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     float scale = 1.0f / sqrtf((float)hs);
     size_t per = ef_attention_scratch_floats(T, hs);
     int nwork = B * NH;
+    ef_blas_begin();
 #pragma omp parallel for schedule(static) num_threads(ef_thread_cap(nscratch)) if ((double)nwork * T * T * hs > ef_par_min_flops())
     for (int bh = 0; bh < nwork; bh++) {
         EF_PAR_NOTE();
@@ -108,6 +111,7 @@ void ef_attention_backward(float *dqkv, const float *dout, const float *qkv, con
         scatter_add(db + C, dK, T, 3 * C, hs);
         scatter_add(db + 2 * C, dV, T, 3 * C, hs);
     }
+    ef_blas_end();
 }
 
 // ---- reference: direct loops in double, the full softmax Jacobian ---------------------

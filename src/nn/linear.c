@@ -8,13 +8,11 @@
 #include <omp.h>
 #endif
 
-/* OpenBLAS's own pool would fight our OpenMP threads for the cores (see perf.md). Also reads
- * EF_PAR_MIN (nn_internal.h) here, so that its report comes in a build without OpenMP too,
- * where the regions' if clauses, hence the threshold functions, are never evaluated. */
-static void nn_init_once(void) {
-    openblas_set_num_threads(1);
-    (void)ef_par_min_flops();
-}
+/* Reads EF_PAR_MIN (nn_internal.h) here, so that its report comes in a build without OpenMP
+ * too, where the regions' if clauses, hence the threshold functions, are never evaluated. The
+ * OpenBLAS thread count is no longer set here, once for the process: every function that runs
+ * BLAS sets it to 1 for its own duration (ef_blas_begin, base/blas.h). */
+static void nn_init_once(void) { (void)ef_par_min_flops(); }
 
 void ef_nn_init(void) {
     /* pthread_once: concurrent first callers run the setting once, and none returns before it
@@ -25,6 +23,7 @@ void ef_nn_init(void) {
 
 // inp (N,C), w (OC,C), b (OC) -> out (N,OC)
 void ef_linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    ef_blas_begin(); /* OpenBLAS's own pool would fight our OpenMP threads (see perf.md) */
     int nch = ef_nchunks(N, EF_ROW_CHUNK);
 #pragma omp parallel for schedule(static) if ((double)N * C * OC > ef_par_min_flops())
     for (int ch = 0; ch < nch; ch++) {
@@ -39,12 +38,14 @@ void ef_linear_forward(float *out, const float *inp, const float *w, const float
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rn, OC, C, 1.0f, inp + (size_t)r0 * C, C,
                     w, C, beta, o, OC);
     }
+    ef_blas_end();
 }
 
 // dout (N,OC) -> dinp (N,C) +=, dw (OC,C) +=, db (OC) +=
 void ef_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int N, int C, int OC) {
     int nrow = ef_nchunks(N, EF_ROW_CHUNK), ncol = ef_nchunks(OC, EF_COL_CHUNK);
+    ef_blas_begin();
 #pragma omp parallel if ((double)N * C * OC > ef_par_min_flops())
     {
         EF_PAR_NOTE();
@@ -71,6 +72,7 @@ void ef_linear_backward(float *dinp, float *dw, float *db, const float *dout, co
             }
         }
     }
+    ef_blas_end();
 }
 
 // ---- reference ------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include "base/blas.h"
 #include "base/ef_internal.h"
 #include "eraformer/nn.h"
 

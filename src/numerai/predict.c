@@ -5,6 +5,7 @@
  * `eraformer predict` and the Python NumeraiModel are calls of these. */
 #include <stdio.h>
 #include <string.h>
+#include "base/blas.h"
 #include "base/ef_internal.h"
 #include "eraformer/metrics.h"
 #include "eraformer/numerai.h"
@@ -279,11 +280,13 @@ ef_status ef_numerai_predict(const ef_numerai_model *nm, const ef_dataset *data,
     EF_CHECK(!o || o->threads >= 0, err, EF_ERR_INVALID, "threads must be >= 0, got %d", o->threads);
     int threads_before = ef_threads_get();
     if (o && o->threads > 0) ef_threads_set(o->threads);
+    ef_blas_begin(); /* OpenBLAS single-threaded for this call only (base/blas.h) */
     pred_state p;
     memset(&p, 0, sizeof p);
     ef_status s = pred_state_init(&p, nm, data, context, o, err);
     if (s == EF_OK) s = predict_eras(nm, data, &p, o, pred, err);
     pred_state_free(&p);
+    ef_blas_end();
     if (o && o->threads > 0) ef_threads_set(threads_before);
     return s;
 }

@@ -5,6 +5,7 @@
  * RLS / Kalman in baseline_ts.c and XGBoost in baseline_xgb.c. */
 #include <math.h>
 #include <string.h>
+#include "base/blas.h"
 #include "prior/prior_internal.h"
 
 // ---- names and defaults -----------------------------------------------------------------
@@ -238,7 +239,9 @@ ef_status ef_baseline_fit_predict(const ef_baseline *b, const float *x_ctx, cons
         st = EF_ERR(err, EF_ERR_NOMEM, "baseline: out of memory (n=%d m=%d d=%d)", n, m, d);
     } else {
         for (int i = 0; i < n; i++) y[i] = y_ctx[i];
+        ef_blas_begin(); /* LAPACK/BLAS single-threaded for this call only (base/blas.h) */
         st = fit_predict_d(b, X, y, n, d, Xq, m, seed, p, err);
+        ef_blas_end();
         if (st == EF_OK)
             for (int q = 0; q < m; q++) pred[q] = (float)p[q];
     }
@@ -263,6 +266,7 @@ ef_status ef_baseline_predict_prefixes(const ef_baseline *b, const float *x, con
         goto done;
     }
     for (int i = 0; i < k; i++) Y[i] = y[i];
+    ef_blas_begin(); /* LAPACK/BLAS single-threaded for this call only (base/blas.h) */
     if (b->kind == EF_BASELINE_RLS || b->kind == EF_BASELINE_KALMAN) {
         st = ef_bl_online(b, X, Y, k, d, p, NULL, err);
     } else {
@@ -270,6 +274,7 @@ ef_status ef_baseline_predict_prefixes(const ef_baseline *b, const float *x, con
             st = fit_predict_d(b, X, Y, i, d, X + (size_t)i * d, 1,
                                ef_hash64(seed, (uint64_t)i), p + i, err);
     }
+    ef_blas_end();
     if (st == EF_OK)
         for (int i = 0; i < k; i++) pred[i] = (float)p[i];
 done:
