@@ -219,7 +219,7 @@ ef_status ef_model_read_contract(const char *path, char **contract, ef_error *er
  * implements them over MPI). Everything it computes is bitwise the same for any thread count. */
 
 /* Data parallelism. size 1 (or a NULL ef_trainer_dist): one process, no hook is called.
- * grad_mean and sum return 0 on success. */
+ * grad_mean, sum and gather return 0 on success. */
 typedef struct ef_trainer_dist {
     int rank, size;     /* this process's rank, the number of ranks */
     void *ctx;          /* passed to every hook */
@@ -229,6 +229,10 @@ typedef struct ef_trainer_dist {
     int (*sum)(void *ctx, double *v, int n);
     /* 1 when every rank passed the same v, else 0 (a parameter checksum). */
     int (*same)(void *ctx, double v);
+    /* Every rank's n elements of elem bytes, concatenated in rank order into *all (ef_malloc'd,
+     * the caller ef_frees it) of *n_all elements; counts (may be NULL) gets the size per-rank
+     * counts. Not used by the trainer (finetune's data gathers eras and scores with it). */
+    int (*gather)(void *ctx, const void *mine, int n, size_t elem, void **all, int *n_all, int *counts);
 } ef_trainer_dist;
 
 typedef struct ef_trainer_config {

@@ -153,6 +153,94 @@ typedef struct ef_numerai_era_opts {
 ef_status ef_numerai_era_predict(ef_model *m, ef_rows_cache *cache, const ef_tasks *ct, const ef_tasks *qt, int qe,
                                  const ef_numerai_era_opts *o, double *out, ef_error *err);
 
+// ---- finetune's data: the eras it trains and selects on, and its batches -------------------
+
+/* What finetune reads and how it chooses eras. */
+typedef struct ef_numerai_ft_opts {
+    const char *train;           /* train data (parquet or CSV) */
+    const char *validation;      /* validation data (not read when holdout > 0) */
+    const char *features_json;   /* Numerai's features.json */
+    const char *feature_set;     /* set name(s) or features (ef_features_json_select) */
+    const char *targets;         /* one target, or weighted t1=w1,t2=w2 (ef_numerai_targets_parse) */
+    const char *eval_target;     /* the target of the selection CORR */
+    int holdout;                 /* > 0: the N newest train eras select instead of validation */
+    int embargo;                 /* eras between context and query era (< 0: the targets' default) */
+    int window;                  /* context from the N newest allowed eras (0 = all the past) */
+    int context_rows;            /* a query era needs this many labelled rows of allowed context */
+    int era_every;               /* query eras: every N-th, oldest first (<= 1: all) */
+    int eval_eras;               /* selection: the N newest usable eras (0 = all) */
+    int groups;                  /* add one input per feature group (the row's mean over it) */
+    int transform;               /* the ef_feature_transform of the inputs */
+} ef_numerai_ft_opts;
+
+/* This rank's share of the data and the eras chosen from it. */
+typedef struct ef_numerai_ft_data {
+    ef_numerai_targets tg;       /* the training targets and weights */
+    char **feat;                 /* the selected features (n_feat) */
+    int n_feat;
+    int eval_col;                /* the eval target's column in ds */
+    int embargo;                 /* resolved */
+    ef_dataset ds;               /* this rank's eras of the files */
+    float *y;                    /* the engineered training target, one per row */
+    ef_tasks tasks;              /* the encoded inputs and the embargo index */
+    int *q_eras, n_q;            /* query (train) eras: indices into ds.eras, oldest first */
+    int *v_eras, n_v;            /* selection eras: indices into ds.eras */
+    int n_groups, *group_off, *group_idx;   /* feature groups (groups) */
+    double *pred_buf, *tgt_buf;  /* one era's predictions and targets (ef_numerai_ft_evaluate) */
+} ef_numerai_ft_data;
+
+/* Loads rank dist->rank's interleaved share of the eras (dist NULL: one process, all eras):
+ * features, targets (engineered), tasks; then the query eras (train eras with resolved targets
+ * and o->context_rows labelled rows behind the embargo) and the selection eras (validation eras,
+ * or with o->holdout the N newest train eras over all ranks, the query eras then ending the
+ * embargo before them; each with >= 2 and at least half resolved eval-target values and some
+ * allowed context). Several ranks need dist->gather. No query or no selection era:
+ * EF_ERR_INVALID saying what to change. *d is zeroed first; free it with ef_numerai_ft_free. */
+ef_status ef_numerai_ft_load(ef_numerai_ft_data *d, const ef_numerai_ft_opts *o, const ef_trainer_dist *dist,
+                             ef_error *err);
+void ef_numerai_ft_free(ef_numerai_ft_data *d);
+/* Mean and std of the per-era CORR (ef_metrics_numerai_corr of the eval target's resolved rows)
+ * over every rank's selection eras, each predicted by ef_numerai_era_predict with po (context
+ * from the era's own rank's data). The scores are gathered in rank order, so every rank gets the
+ * same values. */
+ef_status ef_numerai_ft_evaluate(ef_numerai_ft_data *d, ef_model *m, ef_rows_cache *cache,
+                                 const ef_numerai_era_opts *po, const ef_trainer_dist *dist, double *mean,
+                                 double *sd, int *n_eras, ef_error *err);
+
+/* finetune's batches: task b of step s on rank q of P is task (s·P + q)·batch + b of the stream
+ * seed (ef_numerai_task_sample), so a batch does not depend on threads or timing. A thread
+ * samples the next step's batch while the caller trains on the current one. */
+typedef struct ef_numerai_loader_opts {
+    int batch;                   /* tasks per step */
+    int read_in, D;              /* ef_numerai_read_in, the model's input width d_max */
+    int context_rows, query_rows, embargo, window;
+    double feature_dropout;
+    uint64_t seed;
+    int rank, ranks;             /* this rank, the number of ranks (1 without data parallelism) */
+} ef_numerai_loader_opts;
+
+/* One step's tasks: x (batch, k, D), y (batch, k), mask (batch, k, D), d (batch), with
+ * k = context_rows + query_rows. */
+typedef struct ef_numerai_batch {
+    float *x, *y;
+    uint8_t *mask;
+    int *d;
+} ef_numerai_batch;
+
+typedef struct ef_numerai_loader ef_numerai_loader;
+
+/* A loader over d's tasks and query eras (d must outlive it). */
+ef_status ef_numerai_loader_create(ef_numerai_loader **out, const ef_numerai_ft_data *d,
+                                   const ef_numerai_loader_opts *o, ef_error *err);
+/* Starts sampling step's batch (in a thread; in the caller when no thread can start). */
+void ef_numerai_loader_start(ef_numerai_loader *L, long step);
+/* Waits for the batch being sampled; *bt points at it until the next take. */
+ef_status ef_numerai_loader_take(ef_numerai_loader *L, const ef_numerai_batch **bt, ef_error *err);
+/* Seconds the caller has waited in ef_numerai_loader_take. */
+double ef_numerai_loader_wait_s(const ef_numerai_loader *L);
+/* Joins a running sample and frees L (NULL is fine). */
+void ef_numerai_loader_destroy(ef_numerai_loader *L);
+
 // ---- models and the predict pipeline ---------------------------------------------------------------
 
 /* Fine-tuned models to predict with (one or several, ensembled), all reading the same inputs

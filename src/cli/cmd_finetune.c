@@ -194,7 +194,7 @@ static void state_json(const ft_run *r, char *buf, size_t n, double elapsed) {
     char tr[256];
     ef_trainer_state_json(&r->tr, elapsed, tr, sizeof tr);
     snprintf(buf, n, "{%s,\"embargo\":%d,\"context_rows\":%d,\"query_rows\":%d,\"batch\":%d,\"steps\":%ld,"
-             "\"read_in\":\"%s\"}", tr, r->embargo, r->o.ctx, r->o.query, r->o.batch, r->o.steps,
+             "\"read_in\":\"%s\"}", tr, r->d.embargo, r->o.ctx, r->o.query, r->o.batch, r->o.steps,
              r->o.read_in == EF_NUMERAI_READIN_WIDE ? "wide" : "subset");
 }
 
@@ -214,9 +214,9 @@ static ef_status save_best(ft_run *r, long step, ef_error *err) {
     state_json(r, st.extra, sizeof st.extra, 0);
     /* the contract is embedded in the checkpoint (its sidecar OUT.json written first, for
      * older readers) */
-    ef_numerai_contract meta = {r->o.read_in, r->n_feat, r->feat, r->tg, r->embargo, r->o.window, r->o.ctx,
+    ef_numerai_contract meta = {r->o.read_in, r->d.n_feat, r->d.feat, r->d.tg, r->d.embargo, r->o.window, r->o.ctx,
                                 r->o.members, r->o.seed, r->o.fdrop, r->tr.best, r->tr.best_step, r->o.transform,
-                                r->n_groups, r->group_off, r->group_idx};
+                                r->d.n_groups, r->d.group_off, r->d.group_idx};
     return ef_numerai_checkpoint_save(r->m, r->o.out, &st, &meta, err);
 }
 
@@ -234,21 +234,19 @@ static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, e
         *hint = "--resume needs the OUT.last.st written by finetune";
         EF_TRY(ef_model_load(&r->m, o->resume, o->batch, &st, &has_optim, err));
         const ef_model_config *mc = ef_model_cfg(r->m);
-        int want_d = o->read_in == EF_NUMERAI_READIN_WIDE ? r->tasks.n_cols : mc->d_max;
+        int want_d = o->read_in == EF_NUMERAI_READIN_WIDE ? r->d.tasks.n_cols : mc->d_max;
         *hint = "pass the same --feature-set, --read-in and --context/--query-rows";
         EF_CHECK(mc->layout == EF_LAYOUT_ROWS && mc->max_points >= k && mc->d_max == want_d, err, EF_ERR_INVALID,
                  "%s does not match this run (layout %s, d_max %d, max_points %d; need rows, %d, >= %d)", o->resume,
                  ef_layout_name(mc->layout), mc->d_max, mc->max_points, want_d, k);
     } else {
         ef_model_config def = {EF_LAYOUT_ROWS, o->layers, o->d_model, o->heads, o->d_max, k, 0};
-        EF_TRY(ef_numerai_net_create(&r->m, o->base, o->read_in, r->tasks.n_cols, &def, k, o->batch, o->seed, err));
+        EF_TRY(ef_numerai_net_create(&r->m, o->base, o->read_in, r->d.tasks.n_cols, &def, k, o->batch, o->seed, err));
     }
     *hint = NULL;
     /* the trainer: schedule with a floor of 0.1·lr, clip 1, --ema's average, --patience */
-    ef_trainer_dist td;
-    ef_dist_trainer_hooks(r->dist, &td);
     ef_trainer_config tc = {o->lr, o->warmup, o->steps, 0.1, o->wd, 1.0, o->ema, o->patience};
-    EF_TRY(ef_trainer_init(&r->tr, r->m, &tc, &td, err));
+    EF_TRY(ef_trainer_init(&r->tr, r->m, &tc, &r->td, err));
     if (o->resume) {
         *start = ef_trainer_resume(&r->tr, &st, &r->elapsed_prev);
         if (r->dist->rank == 0)
@@ -261,7 +259,7 @@ static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, e
 /* Buffers of the loop: the batch loader, and for --loss corr the predictions and their
  * gradient ([batch, k] each). */
 typedef struct ft_loop {
-    ft_loader ld;
+    ef_numerai_loader *ld;
     float *pbuf, *dbuf;
     int k;
 } ft_loop;
@@ -272,10 +270,10 @@ static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, dou
     const ft_opts *o = &r->o;
     int k = lp->k;
     size_t B = (size_t)o->batch;
-    ft_batch *cb;
-    EF_TRY(ft_loader_take(&lp->ld, &cb, err));
-    if (step + 1 < o->steps) ft_loader_start(&lp->ld, step + 1);   /* the next batch, while this one trains */
-    ef_batch bt = {o->batch, k, o->ctx, cb->x, cb->y, cb->m, cb->d};
+    const ef_numerai_batch *cb;
+    EF_TRY(ef_numerai_loader_take(lp->ld, &cb, err));
+    if (step + 1 < o->steps) ef_numerai_loader_start(lp->ld, step + 1);   /* the next batch, while this one trains */
+    ef_batch bt = {o->batch, k, o->ctx, cb->x, cb->y, cb->mask, cb->d};
     EF_TRY(ef_model_forward(r->m, &bt, o->loss_corr ? lp->pbuf : NULL, loss, err));
     ef_model_zero_grad(r->m);
     if (o->loss_corr) {
@@ -300,7 +298,8 @@ static ef_status validate(ft_run *r, long step, int final, FILE *logf, double lo
     double mean, sd;
     int n_val, improved;
     ef_trainer_ema_swap(&r->tr);   /* evaluate (and save as best) the averaged weights */
-    ef_status s = ft_evaluate(r, &mean, &sd, &n_val, err);
+    ef_numerai_era_opts po = {r->o.read_in, r->o.eval_members, r->o.ctx, r->d.embargo, r->o.window, r->o.seed, r->o.fdrop};
+    ef_status s = ef_numerai_ft_evaluate(&r->d, r->m, r->cache, &po, &r->td, &mean, &sd, &n_val, err);
     if (s != EF_OK) {
         ef_trainer_ema_swap(&r->tr);
         return s;
@@ -351,11 +350,14 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
 
     if (lead) fprintf(stderr, "finetune: loading %s%s%s%s\n", o->train, o->holdout ? "" : " and ", o->holdout ? "" : o->validation,
                       world > 1 ? " (each rank its shard of eras)" : "");
-    if (ft_load_data(&r, &err) != EF_OK) goto fail;
-    double tot[4] = {(double)r.ds.n_rows, r.ds.n_eras, r.n_q, r.n_v};   /* over all ranks */
+    ef_dist_trainer_hooks(dist, &r.td);
+    ef_numerai_ft_opts fo = {o->train, o->validation, o->fjson, o->fset, o->targets ? o->targets : o->target, o->eval_target,
+                             o->holdout, o->embargo, o->window, o->ctx, o->era_every, o->eval_eras, o->groups, o->transform};
+    if (ef_numerai_ft_load(&r.d, &fo, &r.td, &err) != EF_OK) goto fail;
+    double tot[4] = {(double)r.d.ds.n_rows, r.d.ds.n_eras, r.d.n_q, r.d.n_v};   /* over all ranks */
     ef_dist_sum(dist, tot, 4);
     if (lead) fprintf(stderr, "finetune: %.0f rows, %.0f eras, %d features, %d target(s), embargo %d eras; %.0f train query eras, "
-            "%.0f %s eras (%.1f s)\n", tot[0], tot[1], r.n_feat, r.tg.n, r.embargo, tot[2], tot[3],
+            "%.0f %s eras (%.1f s)\n", tot[0], tot[1], r.d.n_feat, r.d.tg.n, r.d.embargo, tot[2], tot[3],
             o->holdout ? "held-out selection" : "validation", ef_time_now() - r.t_start);
 
     long start;
@@ -377,8 +379,10 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     if (ft_report_shards(&r, logf, &err) != EF_OK) goto fail;
     if (lead && start == 0) ft_report_eras(&r, logf);
     size_t B = (size_t)o->batch;
-    if (ft_loader_init(&lp.ld, &r, k, mc->d_max, &err) != EF_OK) goto fail;
-    if (start < o->steps) ft_loader_start(&lp.ld, start);
+    ef_numerai_loader_opts lo = {o->batch, o->read_in, mc->d_max, o->ctx, o->query, r.d.embargo, o->window, o->fdrop,
+                                 o->seed, dist->rank, dist->size};
+    if (ef_numerai_loader_create(&lp.ld, &r.d, &lo, &err) != EF_OK) goto fail;
+    if (start < o->steps) ef_numerai_loader_start(lp.ld, start);
     lp.pbuf = ef_malloc(B * (size_t)k * sizeof(float));
     lp.dbuf = ef_malloc(B * (size_t)k * sizeof(float));
     if (!lp.pbuf || !lp.dbuf) {
@@ -413,7 +417,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
         double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
         if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,"
                           "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, r.tr.opt.lr, gnorm, rows_s,
-                          t_train > 0 ? lp.ld.busy_s / t_train : 0.0, r.elapsed_prev + ef_time_now() - r.t_start);
+                          t_train > 0 ? ef_numerai_loader_wait_s(lp.ld) / t_train : 0.0, r.elapsed_prev + ef_time_now() - r.t_start);
         if ((step + 1) % o->eval_every == 0 || step + 1 == o->steps) {
             if (validate(&r, step + 1, 0, logf, ema, prog.is_tty, &last_corr, &err) != EF_OK) goto fail;
             last_eval = step + 1;
@@ -436,9 +440,9 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     if (lead && !o->quiet) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
            "\"elapsed_s\":%.1f}\n", step, why, r.tr.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - r.t_start);
     if (res) {
-        *res = (ft_result){r.tr.best, r.elapsed_prev + ef_time_now() - r.t_start, r.tr.best_step, step, 0, 0, r.n_v};
-        for (int i = 0; i < r.n_v; i++) {
-            int num = r.ds.eras[r.v_eras[i]].num;
+        *res = (ft_result){r.tr.best, r.elapsed_prev + ef_time_now() - r.t_start, r.tr.best_step, step, 0, 0, r.d.n_v};
+        for (int i = 0; i < r.d.n_v; i++) {
+            int num = r.d.ds.eras[r.d.v_eras[i]].num;
             res->sel_first = i ? EF_MIN(res->sel_first, num) : num;
             res->sel_last = i ? EF_MAX(res->sel_last, num) : num;
         }
@@ -449,7 +453,7 @@ fail:
     status = ef_cli_fail(&err, hint);
 done:
     if (logf) fclose(logf);
-    ft_loader_free(&lp.ld);
+    ef_numerai_loader_destroy(lp.ld);
     ef_free(lp.pbuf);
     ef_free(lp.dbuf);
     ft_run_free(&r);

@@ -153,7 +153,10 @@ void ef_dist_abort(ef_dist *d, int code) {
 static int hook_mean(void *ctx, float *buf, size_t n) { return ef_dist_average(ctx, buf, n); }
 static int hook_sum(void *ctx, double *v, int n) { return ef_dist_sum(ctx, v, n); }
 static int hook_same(void *ctx, double v) { return ef_dist_same(ctx, v); }
+static int hook_gather(void *ctx, const void *mine, int n, size_t elem, void **all, int *n_all, int *counts) {
+    return ef_dist_allgatherv(ctx, mine, n, elem, all, n_all, counts);
+}
 
 void ef_dist_trainer_hooks(ef_dist *d, ef_trainer_dist *td) {
-    *td = (ef_trainer_dist){d->rank, d->size, d, hook_mean, hook_sum, hook_same};
+    *td = (ef_trainer_dist){d->rank, d->size, d, hook_mean, hook_sum, hook_same, hook_gather};
 }

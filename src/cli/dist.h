@@ -33,7 +33,7 @@ int ef_dist_sum(ef_dist *d, double *v, int n);
 int ef_dist_allgatherv(ef_dist *d, const void *mine, int n, size_t elem, void **all, int *n_all, int *counts);
 void ef_dist_barrier(ef_dist *d);
 /* The trainer's data-parallel hooks (ef_trainer_dist) over these functions: grad_mean is
- * ef_dist_average, sum ef_dist_sum, same ef_dist_same; ctx is d, which must outlive *td. */
+ * ef_dist_average, sum ef_dist_sum, same ef_dist_same, gather ef_dist_allgatherv; ctx is d, which must outlive *td. */
 void ef_dist_trainer_hooks(ef_dist *d, ef_trainer_dist *td);
 /* On a runtime error in a multi-rank run: stop every rank (others would wait forever). */
 void ef_dist_abort(ef_dist *d, int code);

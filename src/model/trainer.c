@@ -13,7 +13,7 @@ ef_status ef_trainer_init(ef_trainer *t, ef_model *m, const ef_trainer_config *c
     memset(t, 0, sizeof *t);
     t->m = m;
     t->cfg = *cfg;
-    t->dist = dist ? *dist : (ef_trainer_dist){0, 1, NULL, NULL, NULL, NULL};
+    t->dist = dist ? *dist : (ef_trainer_dist){0, 1, NULL, NULL, NULL, NULL, NULL};
     EF_CHECK(t->dist.size >= 1 && t->dist.rank >= 0 && t->dist.rank < t->dist.size, err, EF_ERR_INVALID,
              "trainer: rank %d of %d ranks", t->dist.rank, t->dist.size);
     EF_CHECK(t->dist.size == 1 || (t->dist.grad_mean && t->dist.sum && t->dist.same), err, EF_ERR_INVALID,

@@ -256,7 +256,7 @@ static int f_same(void *ctx, double v) {
 static void test_dist_hooks(void) {
     ef_model *m = tiny(8), *ref = tiny(8);
     fake f = {0, 0, 0, 1};
-    ef_trainer_dist d = {0, 2, &f, f_mean, f_sum, f_same}, none = {0, 2, NULL, NULL, NULL, NULL};
+    ef_trainer_dist d = {0, 2, &f, f_mean, f_sum, f_same, NULL}, none = {0, 2, NULL, NULL, NULL, NULL, NULL};
     ef_trainer_config c = {1e-3, 0, 1000, 0.1, 0, 0, 0, 0};
     ef_error err = {0};
     ef_trainer t, r;
