@@ -152,6 +152,46 @@ typedef struct ef_load_options {
  * become 2. */
 ef_status ef_dataset_load(ef_dataset *ds, const char *const *paths, int n_paths,
                           const ef_load_options *opt, ef_error *err);
+/* ---- datasets from memory (bindings: numpy, pandas) ------------------------------------ */
+typedef enum ef_dtype {
+    EF_DTYPE_INT8 = 0,
+    EF_DTYPE_UINT8 = 1,
+    EF_DTYPE_FLOAT32 = 2,
+    EF_DTYPE_FLOAT64 = 3
+} ef_dtype;
+
+/* Borrowed arrays of n_rows rows: one contiguous array per column, each with its own dtype
+ * (a pandas DataFrame's columns pass without a copy, mixed dtypes included). Strings are
+ * numpy 'S' arrays: n_rows entries of width bytes each, NUL-padded (an entry of exactly width
+ * bytes has no NUL). */
+typedef struct ef_dataset_arrays {
+    int64_t n_rows;
+    int n_features;
+    const char *const *feature_names;
+    const void *const *x_cols;           /* n_features columns */
+    const int *x_dtypes;                 /* ef_dtype of each */
+    int n_targets;                       /* 0: none */
+    const char *const *target_names;
+    const void *const *y_cols;           /* float32 or float64, NaN = missing */
+    const int *y_dtypes;
+    const char *eras;                    /* era labels (1..15 bytes); NULL: every row "X" */
+    size_t era_width;
+    const char *ids;                     /* NULL: "row<r>" */
+    size_t id_width;
+    const char *data_types;              /* "train", "validation", ...; NULL: other */
+    size_t data_type_width;
+} ef_dataset_arrays;
+
+/* Builds ds (caller-owned, ef_dataset_free) from a: the values the file loaders give for the
+ * same data. Integer features are levels 0..4 (clamped); float features as the parquet loader
+ * maps FLOAT/DOUBLE columns (NaN -> 2; a column whose maximum is <= 1 holds 0, .25, .., 1 and
+ * is scaled by 4; rounded, clamped); float64 features and targets are rounded to float32
+ * first. Rows are grouped by era in numeric order, stable within an era. A bad dtype, a NULL
+ * column, a width outside [1, 4096], an era label longer than 15 bytes: EF_ERR_INVALID naming
+ * the column or row; nothing is read out of bounds when the counts and widths describe the
+ * arrays. Thread-safe (no shared state). */
+ef_status ef_dataset_from_arrays(ef_dataset *ds, const ef_dataset_arrays *a, ef_error *err);
+
 /* Applies the row filters of opt to a loaded dataset, in place. */
 ef_status ef_dataset_filter(ef_dataset *ds, const ef_load_options *opt, ef_error *err);
 /* Recomputes eras[] (start/count) and missing[] after rows changed; sorts rows by era

@@ -9,17 +9,16 @@ ef_numerai_context_load, ef_numerai_predict).
 ``predict`` gives bit for bit the predictions of ``eraformer predict`` on the same files and
 options (the same C functions run). Inputs may also be pandas DataFrames (or dicts of numpy
 arrays) in Numerai's layout (``id``, ``era``, ``data_type``, the model's ``feature_*`` columns
-and, for the context, its targets); those are written to a temporary CSV that the C loader
-reads, so their values must be Numerai's: feature levels 0..4 (or 0, .25, .., 1), targets any
-floats (float32 in C). ``finetune`` and ``train`` run the ``eraformer`` binary (see their
-docstrings).
+and, for the context, its targets); their columns go to the C library in memory
+(ef_dataset_from_arrays, no copy for contiguous columns) with the values the file loaders give
+for the same data: integer features are levels 0..4, float features 0, .25, .., 1 (a column
+whose maximum is above 1: levels), NaN a missing feature (level 2); targets float (float32 in
+C). ``finetune`` and ``train`` run the ``eraformer`` binary (see their docstrings).
 """
 import ctypes
-import csv
 import os
 import shutil
 import subprocess
-import tempfile
 
 import numpy as np
 
@@ -55,6 +54,22 @@ class _PredictOpts(ctypes.Structure):
                 ("on_era", ctypes.c_void_p), ("ctx", ctypes.c_void_p)]
 
 
+class _Arrays(ctypes.Structure):
+    """struct ef_dataset_arrays"""
+    _fields_ = [("n_rows", ctypes.c_int64), ("n_features", ctypes.c_int),
+                ("feature_names", ctypes.POINTER(ctypes.c_char_p)),
+                ("x_cols", ctypes.POINTER(ctypes.c_void_p)), ("x_dtypes", ctypes.POINTER(ctypes.c_int)),
+                ("n_targets", ctypes.c_int), ("target_names", ctypes.POINTER(ctypes.c_char_p)),
+                ("y_cols", ctypes.POINTER(ctypes.c_void_p)), ("y_dtypes", ctypes.POINTER(ctypes.c_int)),
+                ("eras", ctypes.c_void_p), ("era_width", ctypes.c_size_t),
+                ("ids", ctypes.c_void_p), ("id_width", ctypes.c_size_t),
+                ("data_types", ctypes.c_void_p), ("data_type_width", ctypes.c_size_t)]
+
+
+# ef_dtype codes (include/eraformer/data.h)
+_DTYPES = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1, np.dtype(np.float32): 2,
+           np.dtype(np.float64): 3}
+
 _vp = ctypes.c_void_p
 _err_p = ctypes.POINTER(_lib.EfError)
 _strs = ctypes.POINTER(ctypes.c_char_p)
@@ -70,6 +85,7 @@ _PROTOTYPES = {
     "ef_numerai_dataset_rows": (ctypes.c_int64, [_vp]),
     "ef_numerai_dataset_ids": (None, [_vp, _strs]),
     "ef_numerai_data_load": (ctypes.c_int, [_vp, _strs, ctypes.c_int, _vp, _err_p]),
+    "ef_dataset_from_arrays": (ctypes.c_int, [_vp, ctypes.POINTER(_Arrays), _err_p]),
     "ef_numerai_context_load": (ctypes.c_int, [_vp, _vp, ctypes.POINTER(_PredictOpts), _strs,
                                                ctypes.c_int, _vp, _err_p]),
     "ef_numerai_predict": (ctypes.c_int, [_vp, _vp, _vp, ctypes.POINTER(_PredictOpts), _vp,
@@ -152,36 +168,105 @@ def _columns(frame):
     return cols
 
 
-def _cell(v):
-    if v is None:
-        return ""
-    if isinstance(v, (float, np.floating)):
-        return "" if np.isnan(v) else repr(float(v))
-    if isinstance(v, (bytes, np.bytes_)):
-        return v.decode("utf-8")
-    return str(v)
+def _strings(values, what):
+    """A numpy 'S' array (fixed width, NUL-padded UTF-8) of values: str, bytes or numbers."""
+    a = np.asarray(values)
+    if a.ndim != 1:
+        raise ValueError(f"column {what} must be 1-D, got shape {a.shape}")
+    if a.dtype.kind == "S":
+        out = a
+    elif a.dtype.kind == "U":
+        out = np.char.encode(a, "utf-8")
+    else:
+        out = np.array([v if isinstance(v, bytes) else str(v).encode("utf-8") for v in a.tolist()],
+                       dtype=bytes)
+    if out.dtype.itemsize == 0 or len(out) == 0:
+        out = out.astype("S1")
+    return np.ascontiguousarray(out)
 
 
-def _write_csv(frame, path, features, targets):
-    """Numerai's layout as CSV for the C loader: id, era, data_type, features, targets."""
+def _numeric(v, name, floats_only):
+    """A contiguous 1-D column of a dtype C reads: int8/uint8/float32/float64 as they are,
+    other integers clipped to levels 0..4 as int8 (the CSV loader's clamp), other floats as
+    float64; anything else is a TypeError."""
+    a = np.asarray(v)
+    if a.ndim != 1:
+        raise ValueError(f"column {name} must be 1-D, got shape {a.shape}")
+    if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
+        raise TypeError(f"column {name} has dtype {a.dtype}: numeric columns expected")
+    if floats_only and a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    elif a.dtype not in _DTYPES:
+        a = np.clip(a, 0, 4).astype(np.int8) if a.dtype.kind in "iu" else a.astype(np.float64)
+    return np.ascontiguousarray(a)
+
+
+def _levels(v, name):
+    """A feature column as int8 levels 0..4, exactly as C maps it (dataset_arrays.c): floats
+    rounded to float32; a float column whose maximum is <= 1 scaled by 4 (in float32);
+    rounded half away from zero (roundf; exact in float64), clamped; NaN -> 2."""
+    a = _numeric(v, name, False)
+    if a.dtype.kind != "f":
+        return np.clip(a.astype(np.int16), 0, 4).astype(np.int8)
+    x = a.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        mx = np.max(x, initial=0.0, where=~np.isnan(x))
+        if mx <= 1:
+            x = x * np.float32(4)
+        lv = np.clip(np.floor(x.astype(np.float64) + 0.5), 0, 4)
+    return np.where(np.isnan(lv), 2, lv).astype(np.int8)
+
+
+def _frame_dataset(frame, features, targets, ds):
+    """Fills the heap dataset ds (a _Dataset) from a frame's columns in memory."""
     cols = _columns(frame)
     missing = [c for c in ["era"] + list(features) if c not in cols]
     if missing:
         raise ValueError(f"missing column(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}")
-    names = [c for c in ("id", "era", "data_type") if c in cols] + list(features) + \
-        [t for t in targets if t in cols]
-    for c in names:
-        if c in ("id", "era", "data_type"):
-            bad = [x for x in cols[c][:1000] if isinstance(x, str) and ("," in x or "\n" in x)]
-            if bad:
-                raise ValueError(f"column {c} holds a comma or newline: {bad[0]!r}")
-    n = len(cols[names[0]]) if names else 0
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(names)
-        arrays = [cols[c] for c in names]
-        for r in range(n):
-            w.writerow([_cell(a[r]) for a in arrays])
+    targets = [t for t in targets if t in cols]
+    n = len(cols["era"])
+    keep = []   # every array C reads stays referenced until the call returns
+    a = _Arrays()
+    a.n_rows = n
+
+    def columns(names, floats_only):
+        arrs = [_numeric(cols[c], c, floats_only) for c in names]
+        keep.extend(arrs)
+        ptrs = (ctypes.c_void_p * max(len(arrs), 1))(*[x.ctypes.data for x in arrs])
+        codes = (ctypes.c_int * max(len(arrs), 1))(*[_DTYPES[x.dtype] for x in arrs])
+        keep.extend([ptrs, codes])
+        return len(arrs), _c_strings(names), ptrs, codes
+
+    a.n_features, a.feature_names, a.x_cols, a.x_dtypes = columns(features, False)
+    a.n_targets, a.target_names, a.y_cols, a.y_dtypes = columns(targets, True)
+    keep.extend([a.feature_names, a.target_names])
+    for field, name in (("eras", "era"), ("ids", "id"), ("data_types", "data_type")):
+        if name not in cols:
+            continue
+        sa = _strings(cols[name], name)
+        keep.append(sa)
+        setattr(a, field, sa.ctypes.data)
+        setattr(a, field[:-1] + "_width" if field != "data_types" else "data_type_width",
+                sa.dtype.itemsize)
+    _call(_c().ef_dataset_from_arrays, ds.ptr, ctypes.byref(a))
+
+
+def _read_path(path, names):
+    """The columns of a parquet or CSV file that are among names, as a dict of arrays."""
+    p = _fspath(path)
+    if p.endswith(".csv"):
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("a CSV path in a list with frames needs pandas; pass every item "
+                              "as a path or every item as a frame") from None
+        df = pd.read_csv(p, usecols=lambda c: c in names)
+        return {str(k): df[k].to_numpy() for k in df.columns}
+    from .parquet import read_parquet
+    cols = read_parquet(p)
+    if "id" not in cols and "__index_level_0__" in cols:   # as the C loader finds ids
+        cols["id"] = cols["__index_level_0__"]
+    return {k: v for k, v in cols.items() if k in names}
 
 
 def _cli_binary():
@@ -323,32 +408,18 @@ class NumeraiModel:
             raise ValueError("live and context need at least one file or frame each")
         c = _c()
         q, k = _Dataset(), _Dataset()
-        with tempfile.TemporaryDirectory(prefix="eraformer-") as tmp:
-            def paths_of(items, kind, targets):
-                out = []
-                for i, it in enumerate(items):
-                    if _is_path(it):
-                        out.append(_fspath(it))
-                    else:
-                        p = os.path.join(tmp, f"{kind}{i}.csv")
-                        _write_csv(it, p, self.features, targets)
-                        out.append(p)
-                return out
-            try:
-                lp = paths_of(live_items, "live", [])
-                cp = paths_of(ctx_items, "context", list(self.targets))
-                _call(c.ef_numerai_data_load, self._h, _c_strings(lp), len(lp), q.ptr)
-                _call(c.ef_numerai_context_load, self._h, q.ptr, ctypes.byref(o), _c_strings(cp),
-                      len(cp), k.ptr)
-                n = q.rows()
-                pred = np.empty(max(n, 1), dtype=np.float64)
-                _call(c.ef_numerai_predict, self._h, q.ptr, k.ptr, ctypes.byref(o),
-                      pred.ctypes.data_as(_vp))
-                pred = pred[:n]
-                ids = q.ids()
-            finally:
-                q.close()
-                k.close()
+        try:
+            self._load(live_items, [], q, None, o)
+            self._load(ctx_items, list(self.targets), k, q, o)
+            n = q.rows()
+            pred = np.empty(max(n, 1), dtype=np.float64)
+            _call(c.ef_numerai_predict, self._h, q.ptr, k.ptr, ctypes.byref(o),
+                  pred.ctypes.data_as(_vp))
+            pred = pred[:n]
+            ids = q.ids()
+        finally:
+            q.close()
+            k.close()
         if as_pandas is None or as_pandas:
             try:
                 import pandas as pd
@@ -359,6 +430,32 @@ class NumeraiModel:
             if pd is not None:
                 return pd.Series(pred, index=pd.Index(ids, name="id"), name="prediction")
         return {"id": ids, "prediction": pred}
+
+    def _load(self, items, targets, ds, live, o):
+        """items (paths or frames) into the heap dataset ds: paths through the C loaders
+        (ef_numerai_data_load / _context_load, live: the data for the context's era window),
+        frames in memory; a mixed list is read into one frame (parquet through read_parquet,
+        CSV through pandas) in the given order."""
+        c = _c()
+        if all(_is_path(it) for it in items):
+            ps = _c_strings([_fspath(p) for p in items])
+            if live is None:
+                _call(c.ef_numerai_data_load, self._h, ps, len(items), ds.ptr)
+            else:
+                _call(c.ef_numerai_context_load, self._h, live.ptr, ctypes.byref(o), ps,
+                      len(items), ds.ptr)
+            return
+        names = ["id", "era", "data_type"] + list(self.features) + list(targets)
+        frames = [_read_path(it, names) if _is_path(it) else _columns(it) for it in items]
+        if len(frames) == 1:
+            frame = frames[0]
+        else:   # the columns every frame has, concatenated in order (the loaders' row order);
+            # features as levels first: a float column's scale is decided per frame
+            feats = set(self.features)
+            common = [k for k in frames[0] if all(k in f for f in frames[1:])]
+            frame = {k: np.concatenate([_levels(f[k], k) if k in feats else np.asarray(f[k])
+                                        for f in frames]) for k in common}
+        _frame_dataset(frame, self.features, targets, ds)
 
     @staticmethod
     def finetune(**options):
