@@ -75,6 +75,33 @@ static size_t fixed_len(const char *s, size_t width) {
     return z ? (size_t)(z - s) : width;
 }
 
+/* Rows [r0, r0 + rn) of X and y: column by column (each column read contiguously, the block's
+ * rows of X, rn x F bytes, stay in cache), the dtype switch outside the row loop. */
+#define ROW_BLOCK 1024
+static void fill_block(ef_dataset *ds, const ef_dataset_arrays *a, const uint8_t *scale4, int64_t r0, int64_t rn) {
+    size_t F = (size_t)a->n_features, T = (size_t)a->n_targets;
+    int8_t *X = ds->X + (size_t)r0 * F;
+    for (size_t j = 0; j < F; j++) {
+        const void *c = a->x_cols[j];
+        switch (a->x_dtypes[j]) {
+        case EF_DTYPE_INT8:
+            for (int64_t i = 0; i < rn; i++) X[(size_t)i * F + j] = to_level((float)((const int8_t *)c)[r0 + i], 0);
+            break;
+        case EF_DTYPE_UINT8:
+            for (int64_t i = 0; i < rn; i++) X[(size_t)i * F + j] = to_level((float)((const uint8_t *)c)[r0 + i], 0);
+            break;
+        case EF_DTYPE_FLOAT32:
+            for (int64_t i = 0; i < rn; i++) X[(size_t)i * F + j] = to_level(((const float *)c)[r0 + i], scale4[j]);
+            break;
+        default:
+            for (int64_t i = 0; i < rn; i++)
+                X[(size_t)i * F + j] = to_level((float)((const double *)c)[r0 + i], scale4[j]);
+        }
+    }
+    for (size_t j = 0; j < T; j++)
+        for (int64_t i = 0; i < rn; i++) ds->y[(size_t)(r0 + i) * T + j] = elem(a->y_cols[j], a->y_dtypes[j], r0 + i);
+}
+
 ef_status ef_dataset_from_arrays(ef_dataset *ds, const ef_dataset_arrays *a, ef_error *err) {
     memset(ds, 0, sizeof *ds);
     EF_CHECK(a, err, EF_ERR_INVALID, "dataset from arrays: NULL arrays");
@@ -112,9 +139,8 @@ ef_status ef_dataset_from_arrays(ef_dataset *ds, const ef_dataset_arrays *a, ef_
     for (int64_t r = 0; a->ids && r < n; r++) id_total += fixed_len(a->ids + (size_t)r * a->id_width, a->id_width) + 1;
     if (!(st = ef_data_builder_reserve(&b, n, err)) && a->ids) st = ef_data_builder_reserve_ids(&b, id_total, err);
     for (int64_t r = 0; r < n && !st; r++) {
-        int8_t *x = ds->X + (size_t)r * (size_t)F;
-        for (int j = 0; j < F; j++) x[j] = to_level(elem(a->x_cols[j], a->x_dtypes[j], r), scale4[j]);
-        for (int j = 0; j < T; j++) ds->y[(size_t)r * (size_t)T + (size_t)j] = elem(a->y_cols[j], a->y_dtypes[j], r);
+        if (r % ROW_BLOCK == 0) /* the next block's features and targets, column by column */
+            fill_block(ds, a, scale4, r, EF_MIN((int64_t)ROW_BLOCK, n - r));
         int e = a->eras ? ef_data_builder_era(&b, a->eras + (size_t)r * a->era_width,
                                               fixed_len(a->eras + (size_t)r * a->era_width, a->era_width))
                         : ef_data_builder_era(&b, "X", 1);
