@@ -309,7 +309,8 @@ ef_status ef_numerai_predict(const ef_numerai_model *nm, const ef_dataset *data,
                              const ef_numerai_predict_opts *o, double *pred, ef_error *err);
 
 /* For bindings that do not mirror struct ef_dataset (Python's ctypes): a zeroed dataset on the
- * heap to pass to the loaders above, its row count and ids (owned by ds), and its release. */
+ * heap to pass to the loaders above (or to ef_dataset_from_arrays, data.h, for frames in
+ * memory), its row count and ids (owned by ds), and its release. */
 ef_status ef_numerai_dataset_create(ef_dataset **out, ef_error *err);
 int64_t ef_numerai_dataset_rows(const ef_dataset *ds);
 /* ids[r] = row r's id for every row (ids: ds's row count entries; pointers into ds). */
