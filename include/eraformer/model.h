@@ -298,6 +298,42 @@ int ef_trainer_state_json(const ef_trainer *t, double elapsed_s, char *buf, size
 /* Resumes from a checkpoint's state: the bookkeeping from st->extra (absent members keep the
  * fresh values), *elapsed_s (may be NULL) the seconds trained before. Returns st->step. */
 long ef_trainer_resume(ef_trainer *t, const ef_train_state *st, double *elapsed_s);
+/* The training loop both commands run; the command's work is in callbacks (ctx is theirs). */
+typedef struct ef_trainer_step_info {
+    long steps;            /* steps done, the one just taken included */
+    double loss;           /* its loss (the mean over ranks with mean_loss, else this rank's) */
+    double grad_norm;      /* the gradient norm before clipping */
+    float lr;              /* the learning rate it was taken at */
+} ef_trainer_step_info;
+
+typedef struct ef_trainer_loop {
+    void *ctx;
+    long eval_every;       /* evaluate after every N steps and after the last of cfg.steps (0: never) */
+    long checkpoint_every; /* checkpoint after every N steps except the last of cfg.steps (0: never) */
+    int mean_loss;         /* average the loss over the ranks (else each rank keeps its own) */
+    /* Before step (0-based): nonzero stops the loop there and is returned as the reason (< 0 is
+     * reserved). NULL: never. */
+    int (*stop)(void *ctx, long step);
+    /* Forward and backward of step's batch, zeroing the gradients first; *loss: its loss. */
+    ef_status (*gradients)(void *ctx, long step, double *loss, ef_error *err);
+    /* After each step (progress line, log). NULL: nothing. */
+    ef_status (*progress)(void *ctx, const ef_trainer_step_info *info, ef_error *err);
+    /* An evaluation after steps steps; it may ef_trainer_record, and save. NULL: none. */
+    ef_status (*evaluate)(void *ctx, long steps, ef_error *err);
+    /* A periodic checkpoint after steps steps. NULL: none. */
+    ef_status (*checkpoint)(void *ctx, long steps, ef_error *err);
+} ef_trainer_loop;
+
+/* ef_trainer_run's reason for stopping early: cfg.patience evaluations without improvement. */
+#define EF_TRAINER_EARLY_STOP (-1)
+
+/* Runs steps start .. end - 1: stop, gradients, ef_trainer_step, progress, then the evaluation
+ * and the checkpoint when due; after an evaluation that makes ef_trainer_should_stop true the
+ * loop ends. *steps_done: the steps done when it ended; *reason: 0 (end reached),
+ * EF_TRAINER_EARLY_STOP or the stop callback's value. A failing callback or step ends it with
+ * that status. */
+ef_status ef_trainer_run(ef_trainer *t, const ef_trainer_loop *lp, long start, long end, long *steps_done, int *reason,
+                         ef_error *err);
 /* Rank 0 writes the model (weights, AdamW moments and state: step, seed, the data stream
  * keyed by (seed, step), extra) to path atomically; other ranks write nothing. */
 ef_status ef_trainer_save(const ef_trainer *t, const char *path, long step, uint64_t seed, const char *extra,

@@ -256,18 +256,36 @@ static ef_status setup_model(ft_run *r, int k, long *start, const char **hint, e
     return ef_rows_cache_create(&r->cache, r->m, o->ctx, err);
 }
 
-/* Buffers of the loop: the batch loader, and for --loss corr the predictions and their
- * gradient ([batch, k] each). */
+/* The state of the loop's callbacks (ef_trainer_run): the batch loader, for --loss corr the
+ * predictions and their gradient ([batch, k] each), the log, the progress line and timings. */
 typedef struct ft_loop {
+    ft_run *r;
     ef_numerai_loader *ld;
     float *pbuf, *dbuf;
     int k;
+    FILE *logf;
+    ef_progress prog;
+    double ema, last_corr, t_train, ts, budget_s;   /* t_train: seconds in training steps */
+    long start, last_eval;
 } ft_loop;
 
-/* One optimiser step on the batch of `step` (every rank its own tasks, gradients averaged);
- * starts sampling the next batch. *loss: the global batch's loss, *gnorm before clipping. */
-static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, double *gnorm, ef_error *err) {
+/* Rank 0 decides (1: a signal, 2: the time budget) for every rank. */
+static int ft_stop(void *ctx, long step) {
+    (void)step;
+    ft_loop *lp = ctx;
+    double el = lp->r->elapsed_prev + ef_time_now() - lp->r->t_start;
+    int stop = ef_dist_bcast_int(lp->r->dist, g_stop ? 1 : el >= lp->budget_s ? 2 : 0);
+    if (stop == 1) g_stop = 1;
+    return stop;
+}
+
+/* Forward and backward on the batch of `step` (every rank its own tasks); starts sampling the
+ * next batch. *loss: this rank's loss (the trainer averages it over the ranks). */
+static ef_status ft_gradients(void *ctx, long step, double *loss, ef_error *err) {
+    ft_loop *lp = ctx;
+    ft_run *r = lp->r;
     const ft_opts *o = &r->o;
+    lp->ts = ef_time_now();
     int k = lp->k;
     size_t B = (size_t)o->batch;
     const ef_numerai_batch *cb;
@@ -286,9 +304,7 @@ static ef_status train_step(ft_run *r, ft_loop *lp, long step, double *loss, dou
             for (int i = 0; i < o->query; i++) lp->dbuf[q0 + i] /= (float)o->batch;
         }
     }
-    EF_TRY(o->loss_corr ? ef_model_backward_dpred(r->m, lp->dbuf, err) : ef_model_backward(r->m, err));
-    /* gradients (and the loss) averaged over the ranks, clipped; the AdamW step; the average */
-    return ef_trainer_step(&r->tr, step, loss, gnorm, err);
+    return o->loss_corr ? ef_model_backward_dpred(r->m, lp->dbuf, err) : ef_model_backward(r->m, err);
 }
 
 /* Validation after `step` steps: the averaged weights' CORR, the best checkpoint when it
@@ -321,6 +337,39 @@ static ef_status validate(ft_run *r, long step, int final, FILE *logf, double lo
     return s != EF_OK ? s : save_last(r, step, r->elapsed_prev + ef_time_now() - r->t_start, err);
 }
 
+/* The progress line, train's hook and the step's JSONL record. */
+static ef_status ft_progress(void *ctx, const ef_trainer_step_info *in, ef_error *err) {
+    (void)err;
+    ft_loop *lp = ctx;
+    ft_run *r = lp->r;
+    const ft_opts *o = &r->o;
+    lp->ema = isnan(lp->ema) ? in->loss : 0.95 * lp->ema + 0.05 * in->loss;
+    char extra[160];
+    snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", lp->ema, lp->last_corr, r->tr.best);
+    if (r->dist->rank == 0 && !o->quiet) ef_progress_update(&lp->prog, (double)in->steps, extra);
+    if (o->on_step) o->on_step(o->hook_ctx, in->steps, r->tr.best, lp->last_corr);
+    lp->t_train += ef_time_now() - lp->ts;
+    /* training throughput over all ranks: (context + query) rows per second of training steps */
+    double rows_s = (double)(in->steps - lp->start) * (double)o->batch * lp->k * r->dist->size /
+                    (lp->t_train > 0 ? lp->t_train : 1e-9);
+    if (lp->logf) {
+        fprintf(lp->logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,"
+                "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", in->steps, in->loss, in->lr, in->grad_norm, rows_s,
+                lp->t_train > 0 ? ef_numerai_loader_wait_s(lp->ld) / lp->t_train : 0.0,
+                r->elapsed_prev + ef_time_now() - r->t_start);
+        fflush(lp->logf);
+    }
+    return EF_OK;
+}
+
+static ef_status ft_validate(void *ctx, long steps, ef_error *err) {
+    ft_loop *lp = ctx;
+    EF_TRY(validate(lp->r, steps, 0, lp->logf, lp->ema, lp->prog.is_tty, &lp->last_corr, err));
+    lp->last_eval = steps;
+    if (lp->logf) fflush(lp->logf);
+    return EF_OK;
+}
+
 static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *hooks, ft_result *res) {
     ft_run r;
     memset(&r, 0, sizeof r);
@@ -346,6 +395,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     FILE *logf = NULL;
     ft_loop lp;
     memset(&lp, 0, sizeof lp);
+    lp.r = &r;
     int lead = dist->rank == 0, world = dist->size;
 
     if (lead) fprintf(stderr, "finetune: loading %s%s%s%s\n", o->train, o->holdout ? "" : " and ", o->holdout ? "" : o->validation,
@@ -392,46 +442,21 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    double budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
-    ef_progress prog;
-    memset(&prog, 0, sizeof prog);
-    if (lead && !o->quiet) ef_progress_start(&prog, "finetune", (double)o->steps, "steps");
-    double ema = NAN, last_corr = NAN, t_train = 0;   /* t_train: seconds in training steps */
-    long step = start, last_eval = start;
-    const char *why = "steps done";
-    for (; step < o->steps; step++) {
-        /* rank 0 decides (signal, time budget) for every rank */
-        double el = r.elapsed_prev + ef_time_now() - r.t_start;
-        int stop = ef_dist_bcast_int(dist, g_stop ? 1 : el >= budget_s ? 2 : 0);
-        if (stop == 1) { why = "interrupted"; g_stop = 1; break; }
-        if (stop == 2) { why = "time budget"; break; }
-        double ts = ef_time_now(), loss = 0, gnorm = 0;
-        if (train_step(&r, &lp, step, &loss, &gnorm, &err) != EF_OK) goto fail;
-        ema = isnan(ema) ? loss : 0.95 * ema + 0.05 * loss;
-        char extra[160];
-        snprintf(extra, sizeof extra, "loss %.4f  val CORR %.4f (best %.4f)", ema, last_corr, r.tr.best);
-        if (lead && !o->quiet) ef_progress_update(&prog, (double)(step + 1), extra);
-        if (o->on_step) o->on_step(o->hook_ctx, step + 1, r.tr.best, last_corr);
-        t_train += ef_time_now() - ts;
-        /* training throughput over all ranks: (context + query) rows per second of training steps */
-        double rows_s = (double)(step + 1 - start) * (double)B * k * world / (t_train > 0 ? t_train : 1e-9);
-        if (logf) fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"rows_per_s\":%.0f,"
-                          "\"data_wait_share\":%.4f,\"elapsed_s\":%.3f}\n", step + 1, loss, r.tr.opt.lr, gnorm, rows_s,
-                          t_train > 0 ? ef_numerai_loader_wait_s(lp.ld) / t_train : 0.0, r.elapsed_prev + ef_time_now() - r.t_start);
-        if ((step + 1) % o->eval_every == 0 || step + 1 == o->steps) {
-            if (validate(&r, step + 1, 0, logf, ema, prog.is_tty, &last_corr, &err) != EF_OK) goto fail;
-            last_eval = step + 1;
-            if (ef_trainer_should_stop(&r.tr)) {
-                step++;
-                why = "early stopping";
-                break;
-            }
-        }
-        if (logf) fflush(logf);
-    }
-    if (lead && !o->quiet) ef_progress_finish(&prog, (double)step, NULL);
+    lp.budget_s = o->budget_min > 0 ? o->budget_min * 60.0 : INFINITY;
+    if (lead && !o->quiet) ef_progress_start(&lp.prog, "finetune", (double)o->steps, "steps");
+    lp.ema = lp.last_corr = NAN;
+    lp.start = lp.last_eval = start;
+    lp.logf = logf;
+    long step;
+    int reason;
+    ef_trainer_loop tl = {&lp, o->eval_every, 0, 1, ft_stop, ft_gradients, ft_progress, ft_validate, NULL};
+    if (ef_trainer_run(&r.tr, &tl, start, o->steps, &step, &reason, &err) != EF_OK) goto fail;
+    const char *why = reason == 1 ? "interrupted" : reason == 2 ? "time budget"
+                    : reason == EF_TRAINER_EARLY_STOP ? "early stopping" : "steps done";
+    if (lead && !o->quiet) ef_progress_finish(&lp.prog, (double)step, NULL);
     /* evaluate what the last steps did, so the best checkpoint reflects them */
-    if ((last_eval < step || !isfinite(r.tr.best)) && validate(&r, step, 1, logf, ema, 0, &last_corr, &err) != EF_OK) goto fail;
+    if ((lp.last_eval < step || !isfinite(r.tr.best)) && validate(&r, step, 1, logf, lp.ema, 0, &lp.last_corr, &err) != EF_OK)
+        goto fail;
     if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.tr.best,
             r.tr.best_step, o->out);
     char bbuf[32];

@@ -272,6 +272,102 @@ int ef_cmd_pretrain(int argc, char **argv) {
     return rc;
 }
 
+/* The state pretrain's loop callbacks share (ef_trainer_run). */
+typedef struct pt_loop {
+    const pt_opts *o;
+    const ef_prior_config *pc;
+    const ef_curriculum *cur;
+    ef_model *m;
+    pt_buffers *b;
+    FILE *logf;
+    ef_progress prog;
+    const ef_trainer *tr;
+    double tokens, t0, ema;   /* tokens trained on, the start time, the loss average */
+    int rank, world;
+    int d, k, n_ctx;          /* the current step's curriculum and context size */
+    double scale;             /* the current batch's mean error scale */
+} pt_loop;
+
+/* Rank 0 decides for every rank (a signal). */
+static int pt_stop(void *ctx, long step) {
+    (void)ctx;
+    (void)step;
+    if (!ef_dist_bcast_int(&g_dist, g_stop)) return 0;
+    g_stop = 1;
+    return 1;
+}
+
+/* The batch of step at the curriculum's (d, k): forward and backward. */
+static ef_status pt_gradients(void *ctx, long step, double *loss, ef_error *err) {
+    pt_loop *L = ctx;
+    const pt_opts *o = L->o;
+    ef_curriculum_at(L->cur, step, &L->d, &L->k);
+    int k = L->k;
+    L->n_ctx = 0;
+    if (ef_model_cfg(L->m)->layout == EF_LAYOUT_ROWS) {
+        ef_rng r;
+        ef_rng_init(&r, o->seed, 0x5EED0000ull + (uint64_t)step);
+        /* lo..k-1 labelled rows, >= 1 query; during a curriculum k may still be short of
+         * --ctx-min, then the context is as long as it can be */
+        int lo = o->ctx_min < k ? o->ctx_min : k - 1;
+        L->n_ctx = lo + (int)ef_rng_below(&r, (uint64_t)(k - lo));
+    }
+    /* rank r takes tasks [(s·W + r)·B, (s·W + r + 1)·B): the union over ranks is the batch of
+     * a one-rank run with batch W·B */
+    if (sample(L->pc, o->seed, ((uint64_t)step * L->world + L->rank) * (uint64_t)o->batch, o->batch, L->d, k, L->b, err))
+        return err->code ? err->code : EF_ERR_INTERNAL;
+    ef_batch bt = {o->batch, k, L->n_ctx, L->b->x, L->b->y, L->b->mask, L->b->dvec};
+    ef_status st = ef_model_forward(L->m, &bt, NULL, loss, err);
+    if (st != EF_OK) return st;
+    ef_model_zero_grad(L->m);
+    ef_model_backward(L->m, err);
+    L->scale = 0;
+    for (int i = 0; i < o->batch; i++) L->scale += L->b->info[i].err_scale;
+    L->scale /= o->batch;
+    return EF_OK;
+}
+
+/* The progress line and the step's JSONL record. */
+static ef_status pt_progress(void *ctx, const ef_trainer_step_info *in, ef_error *err) {
+    (void)err;
+    pt_loop *L = ctx;
+    const pt_opts *o = L->o;
+    L->tokens += (double)o->batch * L->world * (ef_model_cfg(L->m)->layout == EF_LAYOUT_INTERLEAVED ? 2 * L->k : L->k);
+    /* loss in units of the zero predictor (err_scale = d for linear tasks) */
+    double nloss = in->loss / L->scale;
+    L->ema = isnan(L->ema) ? nloss : 0.98 * L->ema + 0.02 * nloss;
+    double el = ef_time_now() - L->t0;
+    char extra[160];
+    snprintf(extra, sizeof extra, "loss %.4f (norm %.4f)  d %d k %d  %.0f tok/s", in->loss, L->ema, L->d, L->k,
+             L->tokens / el);
+    if (L->rank == 0) ef_progress_update(&L->prog, (double)in->steps, extra);
+    fprintf(L->logf, "{\"step\":%ld,\"loss\":%.6g,\"norm_loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"d\":%d,\"k\":%d,"
+            "\"n_ctx\":%d,\"tokens_per_s\":%.1f,\"elapsed_s\":%.3f,\"allreduce_share\":%.4f}\n", in->steps, in->loss,
+            nloss, in->lr, in->grad_norm, L->d, L->k, L->n_ctx, L->tokens / el, el, L->tr->comm_s / el);
+    fflush(L->logf);
+    return EF_OK;
+}
+
+/* Rank 0: the held-out error into the log and on stderr. */
+static ef_status pt_evaluate(void *ctx, long steps, ef_error *err) {
+    pt_loop *L = ctx;
+    const pt_opts *o = L->o;
+    if (L->rank != 0) return EF_OK;
+    double el_last, el_mean, el_zero;
+    if (evaluate(L->m, L->pc, o, L->b, &el_last, &el_mean, &el_zero, err)) return err->code ? err->code : EF_ERR_INTERNAL;
+    fprintf(L->logf, "{\"step\":%ld,\"eval_err_last\":%.6g,\"eval_err_mean\":%.6g,\"eval_err_zero\":%.6g,\"d\":%d,\"k\":%d}\n",
+            steps, el_last, el_mean, el_zero, o->d, o->points);
+    fprintf(stderr, "%sstep %ld: held-out normalised error at k=%d: %.4f (mean over k: %.4f; zero predictor %.4f)\n",
+            L->prog.is_tty ? "\r\033[K" : "", steps, o->points, el_last, el_mean, el_zero);
+    fflush(L->logf);
+    return EF_OK;
+}
+
+static ef_status pt_checkpoint(void *ctx, long steps, ef_error *err) {
+    pt_loop *L = ctx;
+    return save(L->tr, L->o, steps, err) ? (err->code ? err->code : EF_ERR_IO) : EF_OK;
+}
+
 static int pretrain_run(pt_opts *op) {
     pt_opts o = *op;
     int rank = g_dist.rank, world = g_dist.size;
@@ -391,79 +487,18 @@ static int pretrain_run(pt_opts *op) {
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    ef_progress prog;
-    ef_progress_start(&prog, "pretrain", (double)o.steps, "steps");
-    prog.first = (double)start;
-    double tokens = 0, t0 = ef_time_now(), ema = NAN;
+    pt_loop L = {&o, &pc, &cur, m, &b, logf, {0}, &tr, 0, ef_time_now(), NAN, rank, world, 0, 0, 0, 0};
+    ef_progress_start(&L.prog, "pretrain", (double)o.steps, "steps");
+    L.prog.first = (double)start;
     long step;
+    int why;
     long stop_at = o.stop_after > 0 && start + o.stop_after < o.steps ? start + o.stop_after : o.steps;
-    for (step = start; step < stop_at; step++) {
-        if (ef_dist_bcast_int(&g_dist, g_stop)) {
-            g_stop = 1;
-            break;
-        }
-        int d, k;
-        ef_curriculum_at(&cur, step, &d, &k);
-        int n_ctx = 0;
-        if (mc->layout == EF_LAYOUT_ROWS) {
-            ef_rng r;
-            ef_rng_init(&r, o.seed, 0x5EED0000ull + (uint64_t)step);
-            /* lo..k-1 labelled rows, >= 1 query; during a curriculum k may still be short of
-             * --ctx-min, then the context is as long as it can be */
-            int lo = o.ctx_min < k ? o.ctx_min : k - 1;
-            n_ctx = lo + (int)ef_rng_below(&r, (uint64_t)(k - lo));
-        }
-        /* rank r takes tasks [(s·W + r)·B, (s·W + r + 1)·B): the union over ranks is the batch of
-         * a one-rank run with batch W·B */
-        if (sample(&pc, o.seed, ((uint64_t)step * world + rank) * B, o.batch, d, k, &b, &err)) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        ef_batch bt = {o.batch, k, n_ctx, b.x, b.y, b.mask, b.dvec};
-        double loss;
-        if (ef_model_forward(m, &bt, NULL, &loss, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        ef_model_zero_grad(m);
-        ef_model_backward(m, &err);
-        /* gradients averaged over the ranks, clipped; the AdamW step of the schedule */
-        double gnorm;
-        if (ef_trainer_step(&tr, step, NULL, &gnorm, &err) != EF_OK) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
-        tokens += (double)o.batch * world * (mc->layout == EF_LAYOUT_INTERLEAVED ? 2 * k : k);
-        /* loss in units of the zero predictor (err_scale = d for linear tasks) */
-        double scale = 0;
-        for (int i = 0; i < o.batch; i++) scale += b.info[i].err_scale;
-        double nloss = loss / (scale / o.batch);
-        ema = isnan(ema) ? nloss : 0.98 * ema + 0.02 * nloss;
-        double el = ef_time_now() - t0;
-        char extra[160];
-        snprintf(extra, sizeof extra, "loss %.4f (norm %.4f)  d %d k %d  %.0f tok/s", loss, ema, d, k, tokens / el);
-        if (rank == 0) ef_progress_update(&prog, (double)(step + 1), extra);
-        fprintf(logf, "{\"step\":%ld,\"loss\":%.6g,\"norm_loss\":%.6g,\"lr\":%.6g,\"grad_norm\":%.6g,\"d\":%d,\"k\":%d,"
-                "\"n_ctx\":%d,\"tokens_per_s\":%.1f,\"elapsed_s\":%.3f,\"allreduce_share\":%.4f}\n",
-                step + 1, loss, nloss, tr.opt.lr, gnorm, d, k, n_ctx, tokens / el, el, tr.comm_s / el);
-        if (rank == 0 && ((step + 1) % o.eval_every == 0 || step + 1 == o.steps)) {
-            double el_last, el_mean, el_zero;
-            if (evaluate(m, &pc, &o, &b, &el_last, &el_mean, &el_zero, &err)) {
-                status = ef_cli_fail(&err, NULL);
-                goto done;
-            }
-            fprintf(logf, "{\"step\":%ld,\"eval_err_last\":%.6g,\"eval_err_mean\":%.6g,\"eval_err_zero\":%.6g,\"d\":%d,\"k\":%d}\n",
-                    step + 1, el_last, el_mean, el_zero, o.d, o.points);
-            fprintf(stderr, "%sstep %ld: held-out normalised error at k=%d: %.4f (mean over k: %.4f; zero predictor %.4f)\n",
-                    prog.is_tty ? "\r\033[K" : "", step + 1, o.points, el_last, el_mean, el_zero);
-        }
-        fflush(logf);
-        if ((step + 1) % o.ckpt_every == 0 && step + 1 < o.steps && save(&tr, &o, step + 1, &err)) {
-            status = ef_cli_fail(&err, NULL);
-            goto done;
-        }
+    ef_trainer_loop lp = {&L, o.eval_every, o.ckpt_every, 0, pt_stop, pt_gradients, pt_progress, pt_evaluate, pt_checkpoint};
+    if (ef_trainer_run(&tr, &lp, start, stop_at, &step, &why, &err) != EF_OK) {
+        status = ef_cli_fail(&err, NULL);
+        goto done;
     }
-    if (rank == 0) ef_progress_finish(&prog, (double)step, NULL);
+    if (rank == 0) ef_progress_finish(&L.prog, (double)step, NULL);
     if (save(&tr, &o, step, &err)) {
         status = ef_cli_fail(&err, NULL);
         goto done;

@@ -142,3 +142,37 @@ ef_status ef_trainer_save(const ef_trainer *t, const char *path, long step, uint
     snprintf(st.extra, sizeof st.extra, "%s", extra ? extra : "");
     return ef_model_save(t->m, path, &st, 1, err);
 }
+
+ef_status ef_trainer_run(ef_trainer *t, const ef_trainer_loop *lp, long start, long end, long *steps_done, int *reason,
+                         ef_error *err) {
+    long step;
+    *reason = 0;
+    for (step = start; step < end; step++) {
+        int why = lp->stop ? lp->stop(lp->ctx, step) : 0;
+        if (why) {
+            *reason = why;
+            break;
+        }
+        ef_trainer_step_info info = {step + 1, 0, 0, 0};
+        ef_status s = lp->gradients(lp->ctx, step, &info.loss, err);
+        if (s == EF_OK) s = ef_trainer_step(t, step, lp->mean_loss ? &info.loss : NULL, &info.grad_norm, err);
+        info.lr = t->opt.lr;
+        if (s == EF_OK && lp->progress) s = lp->progress(lp->ctx, &info, err);
+        int eval = lp->evaluate && lp->eval_every > 0 && ((step + 1) % lp->eval_every == 0 || step + 1 == t->cfg.steps);
+        if (s == EF_OK && eval) s = lp->evaluate(lp->ctx, step + 1, err);
+        if (s == EF_OK && eval && ef_trainer_should_stop(t)) {
+            *reason = EF_TRAINER_EARLY_STOP;
+            step++;
+            break;
+        }
+        if (s == EF_OK && lp->checkpoint && lp->checkpoint_every > 0 && (step + 1) % lp->checkpoint_every == 0 &&
+            step + 1 < t->cfg.steps)
+            s = lp->checkpoint(lp->ctx, step + 1, err);
+        if (s != EF_OK) {
+            *steps_done = step;
+            return s;
+        }
+    }
+    *steps_done = step;
+    return EF_OK;
+}

@@ -1,8 +1,8 @@
 /* The trainer (ef_trainer_*, model.h) against oracles written here: the schedule against its
  * formula in double, clipping against a naive norm, the first AdamW step against its closed
  * form, the weight average against a naive loop, the early-stopping bookkeeping against a
- * hand-worked sequence, resume from a checkpoint against an uninterrupted run (bitwise), and
- * the data-parallel hooks with a fake second rank. */
+ * hand-worked sequence, resume from a checkpoint against an uninterrupted run (bitwise), the
+ * data-parallel hooks with a fake second rank, and the loop's order of callbacks. */
 #include <math.h>
 #include <string.h>
 #include "eraformer/model.h"
@@ -287,6 +287,84 @@ static void test_dist_hooks(void) {
     ef_model_destroy(ref);
 }
 
+/* The loop: which callbacks run after which step, by a hand-worked schedule. */
+typedef struct rec {
+    ef_model *m;
+    ef_trainer *t;
+    char log[512];
+    long stop_at, fail_at;
+    const double *vals;
+    int n_eval;
+} rec;
+static void note(rec *r, char what, long v) {
+    size_t n = strlen(r->log);
+    snprintf(r->log + n, sizeof r->log - n, "%c%ld", what, v);
+}
+static int l_stop(void *ctx, long step) { return ((rec *)ctx)->stop_at == step ? 7 : 0; }
+static ef_status l_grad(void *ctx, long step, double *loss, ef_error *err) {
+    rec *r = ctx;
+    if (step == r->fail_at) return ef_error_set(err, EF_ERR_IO, __FILE__, __LINE__, "step %ld failed", step);
+    grads_of(r->m, step);
+    *loss = 1.5;
+    note(r, 'g', step);
+    return EF_OK;
+}
+static ef_status l_prog(void *ctx, const ef_trainer_step_info *in, ef_error *err) {
+    (void)err;
+    rec *r = ctx;
+    CHECK(in->loss == 1.5 && in->lr == r->t->opt.lr && in->grad_norm > 0);
+    note(r, 'p', in->steps);
+    return EF_OK;
+}
+static ef_status l_eval(void *ctx, long steps, ef_error *err) {
+    (void)err;
+    rec *r = ctx;
+    if (r->vals) ef_trainer_record(r->t, r->vals[r->n_eval++], steps, 0);
+    note(r, 'E', steps);
+    return EF_OK;
+}
+static ef_status l_ckpt(void *ctx, long steps, ef_error *err) {
+    (void)err;
+    note((rec *)ctx, 'C', steps);
+    return EF_OK;
+}
+
+static void test_loop(void) {
+    ef_model *m = tiny(9);
+    ef_trainer t;
+    ef_trainer_config c = {1e-3, 1, 7, 0.1, 0, 1.0, 0, 2};
+    ef_error err = {0};
+    CHECK(ef_trainer_init(&t, m, &c, NULL, &err) == EF_OK);
+    rec r = {m, &t, "", -1, -1, NULL, 0};
+    ef_trainer_loop lp = {&r, 3, 2, 0, l_stop, l_grad, l_prog, l_eval, l_ckpt};
+    long done = -1;
+    int why = -5;
+    /* steps 0..6 of 7: evaluations after 3, 6 and 7 (the last); checkpoints after 2, 4, 6 */
+    CHECK(ef_trainer_run(&t, &lp, 0, 7, &done, &why, &err) == EF_OK && done == 7 && why == 0);
+    CHECKF(!strcmp(r.log, "g0p1g1p2C2g2p3E3g3p4C4g4p5g5p6E6C6g6p7E7"), "%s", r.log);
+    CHECK(ef_model_step(m) == 7);
+    /* a stop before step 2 of a resumed run from 1 */
+    r = (rec){m, &t, "", 2, -1, NULL, 0};
+    CHECK(ef_trainer_run(&t, &lp, 1, 7, &done, &why, &err) == EF_OK && done == 2 && why == 7);
+    CHECKF(!strcmp(r.log, "g1p2C2"), "%s", r.log);
+    /* patience 2: 0.1 (best), 0.05, 0.02: stops after the third evaluation, 9 steps done */
+    const double vals[] = {0.1, 0.05, 0.02, 0.3};
+    ef_trainer u;
+    c.steps = 100;
+    CHECK(ef_trainer_init(&u, m, &c, NULL, &err) == EF_OK);
+    r = (rec){m, &u, "", -1, -1, vals, 0};
+    ef_trainer_loop le = {&r, 3, 0, 1, NULL, l_grad, NULL, l_eval, NULL};
+    CHECK(ef_trainer_run(&u, &le, 0, 100, &done, &why, &err) == EF_OK && done == 9 && why == EF_TRAINER_EARLY_STOP);
+    CHECKF(!strcmp(r.log, "g0g1g2E3g3g4g5E6g6g7g8E9"), "%s", r.log);
+    CHECK(u.best == 0.1 && u.best_step == 3 && u.bad == 2);
+    /* a failing callback ends the loop with its status */
+    r = (rec){m, &t, "", -1, 4, NULL, 0};
+    CHECK(ef_trainer_run(&t, &lp, 3, 7, &done, &why, &err) == EF_ERR_IO && done == 4 && strstr(err.msg, "step 4"));
+    ef_trainer_free(&t);
+    ef_trainer_free(&u);
+    ef_model_destroy(m);
+}
+
 int main(void) {
     test_schedule();
     test_clip_and_adamw();
@@ -294,5 +372,6 @@ int main(void) {
     test_early_stopping();
     test_resume();
     test_dist_hooks();
+    test_loop();
     TEST_MAIN_END;
 }
