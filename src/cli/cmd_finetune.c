@@ -370,6 +370,43 @@ static ef_status ft_validate(void *ctx, long steps, ef_error *err) {
     return EF_OK;
 }
 
+/* This rank's data through the library (ef_numerai_ft_load), with what it found on stderr. */
+static ef_status ft_load(ft_run *r, ef_error *err) {
+    const ft_opts *o = &r->o;
+    int lead = r->dist->rank == 0;
+    if (lead) fprintf(stderr, "finetune: loading %s%s%s%s\n", o->train, o->holdout ? "" : " and ", o->holdout ? "" : o->validation,
+                      r->dist->size > 1 ? " (each rank its shard of eras)" : "");
+    ef_numerai_ft_opts fo = {o->train, o->validation, o->fjson, o->fset, o->targets ? o->targets : o->target, o->eval_target,
+                             o->holdout, o->embargo, o->window, o->ctx, o->era_every, o->eval_eras, o->groups, o->transform};
+    EF_TRY(ef_numerai_ft_load(&r->d, &fo, &r->td, err));
+    double tot[4] = {(double)r->d.ds.n_rows, r->d.ds.n_eras, r->d.n_q, r->d.n_v};   /* over all ranks */
+    ef_dist_sum(r->dist, tot, 4);
+    if (lead) fprintf(stderr, "finetune: %.0f rows, %.0f eras, %d features, %d target(s), embargo %d eras; %.0f train query eras, "
+            "%.0f %s eras (%.1f s)\n", tot[0], tot[1], r->d.n_feat, r->d.tg.n, r->d.embargo, tot[2], tot[3],
+            o->holdout ? "held-out selection" : "validation", ef_time_now() - r->t_start);
+    return EF_OK;
+}
+
+/* How the run ended: a line on stderr, the JSON summary on stdout, and *res for train. */
+static void ft_summary(const ft_run *r, long step, const char *why, ft_result *res) {
+    const ft_opts *o = &r->o;
+    int lead = r->dist->rank == 0;
+    if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why,
+                      r->tr.best, r->tr.best_step, o->out);
+    char bbuf[32];
+    if (isfinite(r->tr.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r->tr.best);
+    else snprintf(bbuf, sizeof bbuf, "null");
+    if (lead && !o->quiet) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
+           "\"elapsed_s\":%.1f}\n", step, why, r->tr.best_step, bbuf, o->out, r->elapsed_prev + ef_time_now() - r->t_start);
+    if (!res) return;
+    *res = (ft_result){r->tr.best, r->elapsed_prev + ef_time_now() - r->t_start, r->tr.best_step, step, 0, 0, r->d.n_v};
+    for (int i = 0; i < r->d.n_v; i++) {
+        int num = r->d.ds.eras[r->d.v_eras[i]].num;
+        res->sel_first = i ? EF_MIN(res->sel_first, num) : num;
+        res->sel_last = i ? EF_MAX(res->sel_last, num) : num;
+    }
+}
+
 static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *hooks, ft_result *res) {
     ft_run r;
     memset(&r, 0, sizeof r);
@@ -396,19 +433,10 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     ft_loop lp;
     memset(&lp, 0, sizeof lp);
     lp.r = &r;
-    int lead = dist->rank == 0, world = dist->size;
+    int lead = dist->rank == 0;
 
-    if (lead) fprintf(stderr, "finetune: loading %s%s%s%s\n", o->train, o->holdout ? "" : " and ", o->holdout ? "" : o->validation,
-                      world > 1 ? " (each rank its shard of eras)" : "");
     ef_dist_trainer_hooks(dist, &r.td);
-    ef_numerai_ft_opts fo = {o->train, o->validation, o->fjson, o->fset, o->targets ? o->targets : o->target, o->eval_target,
-                             o->holdout, o->embargo, o->window, o->ctx, o->era_every, o->eval_eras, o->groups, o->transform};
-    if (ef_numerai_ft_load(&r.d, &fo, &r.td, &err) != EF_OK) goto fail;
-    double tot[4] = {(double)r.d.ds.n_rows, r.d.ds.n_eras, r.d.n_q, r.d.n_v};   /* over all ranks */
-    ef_dist_sum(dist, tot, 4);
-    if (lead) fprintf(stderr, "finetune: %.0f rows, %.0f eras, %d features, %d target(s), embargo %d eras; %.0f train query eras, "
-            "%.0f %s eras (%.1f s)\n", tot[0], tot[1], r.d.n_feat, r.d.tg.n, r.d.embargo, tot[2], tot[3],
-            o->holdout ? "held-out selection" : "validation", ef_time_now() - r.t_start);
+    if (ft_load(&r, &err) != EF_OK) goto fail;
 
     long start;
     int k = lp.k = o->ctx + o->query;
@@ -457,21 +485,7 @@ static int finetune_main(int argc, char **argv, ef_dist *dist, const ft_opts *ho
     /* evaluate what the last steps did, so the best checkpoint reflects them */
     if ((lp.last_eval < step || !isfinite(r.tr.best)) && validate(&r, step, 1, logf, lp.ema, 0, &lp.last_corr, &err) != EF_OK)
         goto fail;
-    if (lead) fprintf(stderr, "finetune: stopped at step %ld (%s); best validation CORR %.4f at step %ld -> %s\n", step, why, r.tr.best,
-            r.tr.best_step, o->out);
-    char bbuf[32];
-    if (isfinite(r.tr.best)) snprintf(bbuf, sizeof bbuf, "%.6g", r.tr.best);
-    else snprintf(bbuf, sizeof bbuf, "null");
-    if (lead && !o->quiet) printf("{\"steps\":%ld,\"stopped\":\"%s\",\"best_step\":%ld,\"best_validation_corr\":%s,\"model\":\"%s\","
-           "\"elapsed_s\":%.1f}\n", step, why, r.tr.best_step, bbuf, o->out, r.elapsed_prev + ef_time_now() - r.t_start);
-    if (res) {
-        *res = (ft_result){r.tr.best, r.elapsed_prev + ef_time_now() - r.t_start, r.tr.best_step, step, 0, 0, r.d.n_v};
-        for (int i = 0; i < r.d.n_v; i++) {
-            int num = r.d.ds.eras[r.d.v_eras[i]].num;
-            res->sel_first = i ? EF_MIN(res->sel_first, num) : num;
-            res->sel_last = i ? EF_MAX(res->sel_last, num) : num;
-        }
-    }
+    ft_summary(&r, step, why, res);
     if (g_stop) status = EF_EXIT_RUNTIME;
     goto done;
 fail:

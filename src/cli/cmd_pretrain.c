@@ -368,83 +368,96 @@ static ef_status pt_checkpoint(void *ctx, long steps, ef_error *err) {
     return save(L->tr, L->o, steps, err) ? (err->code ? err->code : EF_ERR_IO) : EF_OK;
 }
 
+/* The prior of --task/--mixture/--x/--prior-params and the curriculum (its start, when not
+ * given, into o). Returns an exit code (0: ready). */
+static int setup_tasks(pt_opts *o, ef_prior_config *pc, ef_curriculum *cur, ef_error *err) {
+    ef_prior_config_default(pc);
+    pc->d_max = o->d_max;
+    pc->n_points = o->points;
+    if (ef_prior_config_parse_mixture(pc, o->mixture, err) != EF_OK ||
+        (o->xspec && ef_prior_config_parse_x(pc, o->xspec, err) != EF_OK) ||
+        (o->pparams && ef_prior_config_parse_params(pc, o->pparams, err) != EF_OK) ||
+        ef_prior_config_validate(pc, err) != EF_OK) {
+        err->code = EF_ERR_INVALID;
+        return ef_cli_fail(err, "see 'eraformer pretrain --help' for the prior options");
+    }
+    if (o->curriculum_every > 0) {
+        ef_curriculum_default(cur, o->d, o->points);
+        cur->every_steps = o->curriculum_every;
+        if (!o->cur_d0) {
+            /* Garg starts at d = 5 for d = 20; small problems start at about d/3 so that the
+             * first tasks are easy enough to leave the "predict 0" plateau early */
+            o->cur_d0 = (o->d + 2) / 3 < 5 ? (o->d + 2) / 3 : 5;
+            o->cur_k0 = 2 * o->cur_d0 + 1;
+        }
+        cur->d_start = o->cur_d0 < o->d ? o->cur_d0 : o->d;
+        cur->k_start = o->cur_k0 < o->points ? o->cur_k0 : o->points;
+    } else {
+        *cur = (ef_curriculum){o->d, o->d, 1, o->points, o->points, 1, 1};
+    }
+    if (ef_curriculum_validate(cur, err) != EF_OK) return ef_cli_fail(err, NULL);
+    return 0;
+}
+
+/* The model: --resume's (*st its state, o->seed its seed), --init's weights grown to this run's
+ * architecture, or a fresh one. Returns an exit code (0: *m ready). */
+static int setup_model(pt_opts *o, ef_model **m, ef_train_state *st, ef_error *err) {
+    memset(st, 0, sizeof *st);
+    if (o->resume) {
+        int has_optim = 0;
+        if (ef_model_load(m, o->resume, o->batch, st, &has_optim, err) != EF_OK)
+            return ef_cli_fail(err, "--resume needs a checkpoint written by 'eraformer pretrain'");
+        if (arch_mismatch(ef_model_cfg(*m), o, o->resume, 1, err)) {
+            ef_model_destroy(*m);
+            return ef_cli_fail(err, "pass the same --d-max, --points, --layout and --row-positions as the original run");
+        }
+        if (!has_optim) fprintf(stderr, "pretrain: %s has no optimiser state: AdamW moments restart from zero\n", o->resume);
+        o->seed = st->seed;
+    } else if (o->init) {
+        /* a fresh model of the file's architecture with its weights: step 0, zero moments */
+        ef_model *src = NULL;
+        if (ef_model_load(&src, o->init, 1, NULL, NULL, err) != EF_OK)
+            return ef_cli_fail(err, "--init needs a model written by 'eraformer pretrain' or 'export'");
+        ef_model_config mc = *ef_model_cfg(src);
+        if (arch_mismatch(&mc, o, o->init, 0, err)) {
+            ef_model_destroy(src);
+            return ef_cli_fail(err, "pass the --d-max, --points, --layout (and --row-positions) of the initial model");
+        }
+        if (o->layers_set && o->layers < mc.n_layer) {
+            ef_model_destroy(src);
+            return ef_cli_usage("pretrain", "--init %s has %d layers: --layers may add layers, not remove them (got %d)",
+                                o->init, mc.n_layer, o->layers);
+        }
+        mc.row_positions = o->row_pos;
+        if (o->layers_set) mc.n_layer = o->layers;
+        /* added row positions start at zero and added layers with zero output projections, so
+         * that the first step predicts exactly as the initial model */
+        if (ef_model_create(m, &mc, o->batch, o->seed, err) != EF_OK || ef_model_copy_grow(*m, src, err) != EF_OK) {
+            ef_model_destroy(*m);
+            ef_model_destroy(src);
+            return ef_cli_fail(err, NULL);
+        }
+        ef_model_destroy(src);
+    } else {
+        ef_model_config mc = {o->layout, o->layers, o->d_model, o->heads, o->d_max, o->points, o->row_pos};
+        if (ef_model_create(m, &mc, o->batch, o->seed, err) != EF_OK) return ef_cli_fail(err, NULL);
+    }
+    return 0;
+}
+
 static int pretrain_run(pt_opts *op) {
     pt_opts o = *op;
     int rank = g_dist.rank, world = g_dist.size;
     if (o.threads) ef_threads_set(o.threads);
     ef_error err = {0};
-
     ef_prior_config pc;
-    ef_prior_config_default(&pc);
-    pc.d_max = o.d_max;
-    pc.n_points = o.points;
-    if (ef_prior_config_parse_mixture(&pc, o.mixture, &err) != EF_OK ||
-        (o.xspec && ef_prior_config_parse_x(&pc, o.xspec, &err) != EF_OK) ||
-        (o.pparams && ef_prior_config_parse_params(&pc, o.pparams, &err) != EF_OK) ||
-        ef_prior_config_validate(&pc, &err) != EF_OK) {
-        err.code = EF_ERR_INVALID;
-        return ef_cli_fail(&err, "see 'eraformer pretrain --help' for the prior options");
-    }
     ef_curriculum cur;
-    if (o.curriculum_every > 0) {
-        ef_curriculum_default(&cur, o.d, o.points);
-        cur.every_steps = o.curriculum_every;
-        if (!o.cur_d0) {
-            /* Garg starts at d = 5 for d = 20; small problems start at about d/3 so that the
-             * first tasks are easy enough to leave the "predict 0" plateau early */
-            o.cur_d0 = (o.d + 2) / 3 < 5 ? (o.d + 2) / 3 : 5;
-            o.cur_k0 = 2 * o.cur_d0 + 1;
-        }
-        cur.d_start = o.cur_d0 < o.d ? o.cur_d0 : o.d;
-        cur.k_start = o.cur_k0 < o.points ? o.cur_k0 : o.points;
-    } else {
-        cur = (ef_curriculum){o.d, o.d, 1, o.points, o.points, 1, 1};
-    }
-    if (ef_curriculum_validate(&cur, &err) != EF_OK) return ef_cli_fail(&err, NULL);
-
+    int rc = setup_tasks(&o, &pc, &cur, &err);
+    if (rc) return rc;
     ef_model *m = NULL;
     long start = 0;
     ef_train_state st;
-    memset(&st, 0, sizeof st);
-    if (o.resume) {
-        int has_optim = 0;
-        if (ef_model_load(&m, o.resume, o.batch, &st, &has_optim, &err) != EF_OK)
-            return ef_cli_fail(&err, "--resume needs a checkpoint written by 'eraformer pretrain'");
-        if (arch_mismatch(ef_model_cfg(m), &o, o.resume, 1, &err)) {
-            ef_model_destroy(m);
-            return ef_cli_fail(&err, "pass the same --d-max, --points, --layout and --row-positions as the original run");
-        }
-        if (!has_optim) fprintf(stderr, "pretrain: %s has no optimiser state: AdamW moments restart from zero\n", o.resume);
-        o.seed = st.seed;
-    } else if (o.init) {
-        /* a fresh model of the file's architecture with its weights: step 0, zero moments */
-        ef_model *src = NULL;
-        if (ef_model_load(&src, o.init, 1, NULL, NULL, &err) != EF_OK)
-            return ef_cli_fail(&err, "--init needs a model written by 'eraformer pretrain' or 'export'");
-        ef_model_config mc = *ef_model_cfg(src);
-        if (arch_mismatch(&mc, &o, o.init, 0, &err)) {
-            ef_model_destroy(src);
-            return ef_cli_fail(&err, "pass the --d-max, --points, --layout (and --row-positions) of the initial model");
-        }
-        if (o.layers_set && o.layers < mc.n_layer) {
-            ef_model_destroy(src);
-            return ef_cli_usage("pretrain", "--init %s has %d layers: --layers may add layers, not remove them (got %d)",
-                                o.init, mc.n_layer, o.layers);
-        }
-        mc.row_positions = o.row_pos;
-        if (o.layers_set) mc.n_layer = o.layers;
-        /* added row positions start at zero and added layers with zero output projections, so
-         * that the first step predicts exactly as the initial model */
-        if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK || ef_model_copy_grow(m, src, &err) != EF_OK) {
-            ef_model_destroy(m);
-            ef_model_destroy(src);
-            return ef_cli_fail(&err, NULL);
-        }
-        ef_model_destroy(src);
-    } else {
-        ef_model_config mc = {o.layout, o.layers, o.d_model, o.heads, o.d_max, o.points, o.row_pos};
-        if (ef_model_create(&m, &mc, o.batch, o.seed, &err) != EF_OK) return ef_cli_fail(&err, NULL);
-    }
+    if ((rc = setup_model(&o, &m, &st, &err))) return rc;
     ef_trainer tr;
     ef_trainer_dist td;
     ef_dist_trainer_hooks(&g_dist, &td);
