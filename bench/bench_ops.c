@@ -52,6 +52,14 @@ int main(int argc, char **argv) {
     double fa = 4.0 * B * T * T * C;
     TIME("attention fwd", fa, ef_attention_forward(o, att, x, mk, scr, nsc, B, T, C, NH));
     TIME("attention bwd", 2 * fa, ef_attention_backward(dx, d, x, att, mk, scr, nsc, B, T, C, NH));
+    /* the rows layout's mask (3/4 of the rows context): dense against flash (memory-linear) */
+    ef_mask mr = {EF_MASK_CTX_QUERY, T * 3 / 4};
+    float *lse = rnd((size_t)B * NH * T), *fscr = rnd(nsc * ef_attention_flash_scratch_floats(C / NH));
+    double fr = 4.0 * B * T * (T * 3 / 4) * C;
+    TIME("attention fwd rows dense", fr, ef_attention_forward(o, att, x, mr, scr, nsc, B, T, C, NH));
+    TIME("attention bwd rows dense", 2 * fr, ef_attention_backward(dx, d, x, att, mr, scr, nsc, B, T, C, NH));
+    TIME("attention fwd rows flash", fr, ef_attention_flash_forward(o, lse, x, mr, fscr, nsc, B, T, C, NH));
+    TIME("attention bwd rows flash", 2 * fr, ef_attention_flash_backward(dx, d, o, x, lse, mr, fscr, nsc, B, T, C, NH));
     TIME("residual fwd (N,C)", 0, ef_residual_forward(o, x, d, (size_t)N * C));
     return 0;
 }

@@ -101,6 +101,24 @@ void ef_attention_forward_ref(float *out, float *att, const float *qkv, ef_mask 
 void ef_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *att,
                                ef_mask mask, int B, int T, int C, int NH);
 
+/* Memory-linear attention (FlashAttention-2 style, attention_flash.c) for the causal and the
+ * context/query masks: the forward saves only out and the per-row log-sum-exp, the backward
+ * recomputes the probabilities in blocks. Saved state O(B·NH·T), scratch per thread
+ * ef_attention_flash_scratch_floats(hs) (a few hundred KB, independent of T); no (T,T)
+ * matrix. Parallel over blocks of query rows (forward; backward's dQ) and of keys (backward's
+ * dK, dV, each looping over the query blocks in order): bitwise identical for any thread
+ * count. Results equal the dense path's up to float rounding. */
+size_t ef_attention_flash_scratch_floats(int hs);
+/* 1 if ef_attention_flash_* handle this mask (both kinds do). */
+int ef_attention_flash_supports(ef_mask m);
+/* qkv (B,T,3C) -> out (B,T,C), lse (B,NH,T) = log Σ_allowed exp(s·q·k) of each row.
+ * scratch: nscratch blocks of ef_attention_flash_scratch_floats(C/NH) floats. */
+void ef_attention_flash_forward(float *out, float *lse, const float *qkv, ef_mask mask, float *scratch, int nscratch,
+                                int B, int T, int C, int NH);
+/* dout (B,T,C), with the forward's out (B,T,C) and lse (B,NH,T) -> dqkv (B,T,3C) +=. */
+void ef_attention_flash_backward(float *dqkv, const float *dout, const float *out, const float *qkv, const float *lse,
+                                 ef_mask mask, float *scratch, int nscratch, int B, int T, int C, int NH);
+
 // ---- MSE loss -------------------------------------------------------------------------
 /* pred, target (n), weight (n) or NULL (weight 0 = ignored) -> mean over weighted items of
  * (pred-target)², in double. dpred (n) += d loss / d pred. Returns the loss. */

@@ -71,6 +71,11 @@ long ef_par_multi_count(void);
 #define EF_PAR_NOTE() ((void)0)
 #endif
 
+/* Tests only (not concurrent with running kernels): smaller flash-attention blocks (query
+ * rows qb, keys kb; each clamped to [1, default], 0 restores the default) so that small
+ * problems span many blocks. The scratch size does not change. attention_flash.c */
+void ef_flash_blocks_set(int qb, int kb);
+
 // ---- a branch-free, vectorisable exp (GELU, softmax rows) ---------------------------------
 /* 2^-n and the polynomial p ~ e^r such that e^-y = 2^-n / p, for 0 <= y (clamped to 80:
  * e^-80 ~ 1.8e-35 is still a normal float). y = n·ln2 + r, |r| <= ln2/2, e^r by its

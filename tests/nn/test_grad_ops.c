@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include "eraformer/nn.h"
+#include "nn/nn_internal.h"
 #include "test.h"
 
 static ef_rng rng;
@@ -181,6 +182,27 @@ static void test_attention(ef_mask mask, const char *name) {
     ef_free(scratch);
 }
 
+/* The flash (memory-linear) attention against the same double forward, with blocks of 2 rows
+ * x 3 keys so that the 7 tokens span several query and key blocks (ragged, the causal
+ * diagonal inside a block). Its backward reads the forward's out and lse. */
+static void test_attention_flash(ef_mask mask, const char *name) {
+    float qkv[AB * AT * 3 * AC], r[AB * AT * AC], out[AB * AT * AC], lse[AB * ANH * AT];
+    float dqkv[AB * AT * 3 * AC] = {0};
+    float *scratch = ef_malloc(2 * ef_attention_flash_scratch_floats(AC / ANH) * sizeof(float));
+    fill(qkv, AB * AT * 3 * AC, 1); fill(r, AB * AT * AC, 1);
+    ef_flash_blocks_set(2, 3);
+    ef_attention_flash_forward(out, lse, qkv, mask, scratch, 2, AB, AT, AC, ANH);
+    ef_attention_flash_backward(dqkv, r, out, qkv, lse, mask, scratch, 2, AB, AT, AC, ANH);
+    ef_flash_blocks_set(0, 0);
+    to_d(ad.qkv, qkv, AB * AT * 3 * AC); to_d(ad.r, r, AB * AT * AC);
+    ad.mask = mask;
+    double L = attn_loss(NULL), Lf = 0;
+    for (int i = 0; i < AB * AT * AC; i++) Lf += (double)r[i] * out[i];
+    CHECK_NEAR(Lf, L, 1e-5, 1e-5);
+    check_fd(name, ad.qkv, AB * AT * 3 * AC, dqkv, attn_loss, NULL, 1e-5, 1e-4);
+    ef_free(scratch);
+}
+
 // ---- mse ------------------------------------------------------------------------------
 static struct { double p[10], t[10], w[10]; } md;
 static double mse_loss(void *ctx) {
@@ -250,6 +272,10 @@ int main(void) {
     test_attention((ef_mask){EF_MASK_CAUSAL, 0}, "attention.causal.dqkv");
     test_attention((ef_mask){EF_MASK_CTX_QUERY, 4}, "attention.ctxquery.dqkv");
     test_attention((ef_mask){EF_MASK_CTX_QUERY, 0}, "attention.ctxquery0.dqkv");
+    test_attention_flash((ef_mask){EF_MASK_CAUSAL, 0}, "attention_flash.causal.dqkv");
+    test_attention_flash((ef_mask){EF_MASK_CTX_QUERY, 4}, "attention_flash.ctxquery.dqkv");
+    test_attention_flash((ef_mask){EF_MASK_CTX_QUERY, 0}, "attention_flash.ctxquery0.dqkv");
+    test_attention_flash((ef_mask){EF_MASK_CTX_QUERY, 7}, "attention_flash.ctxquery7.dqkv");
     test_mse();
     test_corr_loss();
     test_residual();
