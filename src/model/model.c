@@ -2,6 +2,7 @@
  * ef_model_forward is a plain list of layer calls and ef_model_backward the same list
  * reversed (llm.c's structure). Dims: B sequences, k rows, T tokens (2k interleaved, k rows),
  * C = d_model, NH heads, L layers, F = 2·d_max input width, N = B·T. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include "base/blas.h"
@@ -81,6 +82,12 @@ int ef_model_max_batch(const ef_model *m) { return m->max_B; }
 long ef_model_step(const ef_model *m) { return m->step; }
 
 static int tokens_per_seq(const ef_model_config *c, int k) { return c->layout == EF_LAYOUT_INTERLEAVED ? 2 * k : k; }
+
+static int flash_min_t_next = EF_FLASH_MIN_T;
+void ef_model_flash_min_t_set(int t) { flash_min_t_next = t > 0 ? t : EF_FLASH_MIN_T; }
+
+/* the memory-linear attention for this batch length (rows layout, long batches) */
+static int use_flash(const ef_model *m, int T) { return m->cfg.layout == EF_LAYOUT_ROWS && T >= m->flash_min_t; }
 
 // ---- parameter table ----------------------------------------------------------------
 
@@ -204,12 +211,19 @@ ef_status ef_model_create(ef_model **out, const ef_model_config *cfg, int max_B,
     if (omp_get_num_procs() > nth) nth = omp_get_num_procs();
 #endif
     m->n_scratch = nth < 1 ? 1 : nth;
-    size_t per_scratch = ef_attention_scratch_floats((int)T, (int)(C / NH));
+    /* attention: the dense path's probabilities for the batch lengths below the flash
+     * threshold, the flash path's log-sum-exp from it on (rows layout) */
+    m->flash_min_t = cfg->layout == EF_LAYOUT_ROWS ? flash_min_t_next : INT_MAX;
+    size_t Td = T < (size_t)m->flash_min_t ? T : (size_t)m->flash_min_t - 1;   /* longest dense batch */
+    size_t Tf = T >= (size_t)m->flash_min_t ? T : 0;                           /* longest flash batch */
+    size_t per_scratch = ef_attention_scratch_floats((int)Td, (int)(C / NH));
+    if (Tf && ef_attention_flash_scratch_floats((int)(C / NH)) > per_scratch)
+        per_scratch = ef_attention_flash_scratch_floats((int)(C / NH));
     struct { float **p; double n; } tab[] = {
         {&m->u, (double)N * F}, {&m->enc, (double)N * C},
         {&m->ln1, (double)L * N * C}, {&m->ln1_mean, (double)L * N}, {&m->ln1_rstd, (double)L * N},
         {&m->qkv, (double)L * N * 3 * C}, {&m->atty, (double)L * N * C},
-        {&m->att, (double)L * max_B * NH * T * T}, {&m->res2, (double)L * N * C},
+        {&m->att, (double)L * max_B * NH * Td * Td}, {&m->att_lse, (double)L * max_B * NH * Tf}, {&m->res2, (double)L * N * C},
         {&m->ln2, (double)L * N * C}, {&m->ln2_mean, (double)L * N}, {&m->ln2_rstd, (double)L * N},
         {&m->fch, (double)L * N * 4 * C}, {&m->fch_gelu, (double)L * N * 4 * C}, {&m->res3, (double)L * N * C},
         {&m->lnf, (double)N * C}, {&m->lnf_mean, (double)N}, {&m->lnf_rstd, (double)N},
@@ -227,6 +241,7 @@ ef_status ef_model_create(ef_model **out, const ef_model_config *cfg, int max_B,
         return EF_ERR(err, EF_ERR_INVALID, "activation memory for batch %d x %d tokens would be %.1f GB",
                       max_B, max_T, total * 4.0 / 1e9);
     }
+    m->act_floats = (size_t)total;
     m->act = ef_malloc_aligned((size_t)total * sizeof(float));
     if (!m->act) goto nomem;
     float *p = m->act;
@@ -385,6 +400,7 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *bt, float *pred, double 
     m->cur_nctx = c->layout == EF_LAYOUT_ROWS ? bt->n_ctx : 0;
     m->cur_y = bt->y;
     ef_mask mask = model_mask(m);
+    int flash = use_flash(m, T);
 
     ef_blas_begin(); /* BLAS single-threaded for this call only (base/blas.h) */
     build_inputs(m, bt);
@@ -394,13 +410,15 @@ ef_status ef_model_forward(ef_model *m, const ef_batch *bt, float *pred, double 
         const float *res = l == 0 ? m->enc : m->res3 + (size_t)(l - 1) * NC;
         float *ln1 = m->ln1 + l * NC, *ln1_mean = m->ln1_mean + (size_t)l * N, *ln1_rstd = m->ln1_rstd + (size_t)l * N;
         float *qkv = m->qkv + l * NC * 3, *atty = m->atty + l * NC;
-        float *att = m->att + (size_t)l * B * NH * T * T;
+        float *att = flash ? NULL : m->att + (size_t)l * B * NH * T * T;
+        float *lse = flash ? m->att_lse + (size_t)l * B * NH * T : NULL;
         float *res2 = m->res2 + l * NC, *ln2 = m->ln2 + l * NC;
         float *ln2_mean = m->ln2_mean + (size_t)l * N, *ln2_rstd = m->ln2_rstd + (size_t)l * N;
         float *fch = m->fch + l * NC * 4, *fch_gelu = m->fch_gelu + l * NC * 4, *res3 = m->res3 + l * NC;
         ef_layernorm_forward(ln1, ln1_mean, ln1_rstd, res, m->P.p[EF_P_LN1W] + l * C, m->P.p[EF_P_LN1B] + l * C, N, C);
         ef_linear_forward(qkv, ln1, m->P.p[EF_P_QKVW] + (size_t)l * 3 * C * C, m->P.p[EF_P_QKVB] + (size_t)l * 3 * C, N, C, 3 * C);
-        ef_attention_forward(atty, att, qkv, mask, m->att_scratch, m->n_scratch, B, T, C, NH);
+        if (flash) ef_attention_flash_forward(atty, lse, qkv, mask, m->att_scratch, m->n_scratch, B, T, C, NH);
+        else ef_attention_forward(atty, att, qkv, mask, m->att_scratch, m->n_scratch, B, T, C, NH);
         ef_linear_forward(m->proj, atty, m->P.p[EF_P_ATTPROJW] + (size_t)l * C * C, m->P.p[EF_P_ATTPROJB] + l * C, N, C, C);
         ef_residual_forward(res2, res, m->proj, NC);
         ef_layernorm_forward(ln2, ln2_mean, ln2_rstd, res2, m->P.p[EF_P_LN2W] + l * C, m->P.p[EF_P_LN2B] + l * C, N, C);
@@ -452,6 +470,7 @@ static ef_status backward(ef_model *m, const float *dpred, ef_error *err) {
     int B = m->cur_B, T = m->cur_T, C = c->d_model, NH = c->n_head, L = c->n_layer, N = B * T;
     size_t NC = (size_t)N * C;
     ef_mask mask = model_mask(m);
+    int flash = use_flash(m, T);
 
     memset(m->dout, 0, (size_t)N * sizeof(float));
     if (dpred) {
@@ -470,7 +489,8 @@ static ef_status backward(ef_model *m, const float *dpred, ef_error *err) {
         const float *res = l == 0 ? m->enc : m->res3 + (size_t)(l - 1) * NC;
         float *ln1 = m->ln1 + l * NC, *ln1_mean = m->ln1_mean + (size_t)l * N, *ln1_rstd = m->ln1_rstd + (size_t)l * N;
         float *qkv = m->qkv + l * NC * 3, *atty = m->atty + l * NC;
-        float *att = m->att + (size_t)l * B * NH * T * T;
+        float *att = flash ? NULL : m->att + (size_t)l * B * NH * T * T;
+        float *lse = flash ? m->att_lse + (size_t)l * B * NH * T : NULL;
         float *res2 = m->res2 + l * NC, *ln2 = m->ln2 + l * NC;
         float *ln2_mean = m->ln2_mean + (size_t)l * N, *ln2_rstd = m->ln2_rstd + (size_t)l * N;
         float *fch = m->fch + l * NC * 4, *fch_gelu = m->fch_gelu + l * NC * 4;
@@ -490,7 +510,9 @@ static ef_status backward(ef_model *m, const float *dpred, ef_error *err) {
         ef_linear_backward(m->dc, m->G.p[EF_P_ATTPROJW] + (size_t)l * C * C, m->G.p[EF_P_ATTPROJB] + l * C,
                            m->dres, atty, m->P.p[EF_P_ATTPROJW] + (size_t)l * C * C, N, C, C);
         memset(m->dqkv, 0, NC * 3 * sizeof(float));
-        ef_attention_backward(m->dqkv, m->dc, qkv, att, mask, m->att_scratch, m->n_scratch, B, T, C, NH);
+        if (flash)
+            ef_attention_flash_backward(m->dqkv, m->dc, atty, qkv, lse, mask, m->att_scratch, m->n_scratch, B, T, C, NH);
+        else ef_attention_backward(m->dqkv, m->dc, qkv, att, mask, m->att_scratch, m->n_scratch, B, T, C, NH);
         memset(m->dc, 0, NC * sizeof(float));
         ef_linear_backward(m->dc, m->G.p[EF_P_QKVW] + (size_t)l * 3 * C * C, m->G.p[EF_P_QKVB] + (size_t)l * 3 * C,
                            m->dqkv, ln1, m->P.p[EF_P_QKVW] + (size_t)l * 3 * C * C, N, C, 3 * C);

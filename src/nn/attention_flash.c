@@ -11,13 +11,18 @@
  *   backward (dO given): D_t = dO_t·O_t (= rowsum(P ⊙ dP)), and for each block
  *     P = exp(S − lse), dP = dO·Vᵀ, dS = P ⊙ (dP − D);
  *     dQ = s·dS·K, dK = s·dSᵀ·Q, dV = Pᵀ·dO.
- * The backward is two kinds of work items in one parallel region: per query block (dQ of its
- * rows, looping over the key blocks, plus the self term of its query rows: that row's own
- * dk, dv) and per key block (dK, dV of its keys, looping over the query blocks in order).
- * Their outputs are disjoint (a query row's own key is never a context key), so each item
- * accumulates into dqkv directly in a fixed order, and the results are bitwise the same for
- * any thread count. The price is computing S and dP twice (9 block GEMMs per step instead of
- * the dense path's 6); the gain is parallelism over blocks, not only over (b,h).
+ * The backward has two splits, chosen by the shapes alone (B·NH >= FLASH_BH_SINGLE), never by
+ * the thread count:
+ *   - one item per (b,h), a single pass: for each key block, over the query blocks in order,
+ *     P and dS once, then dV and dK of the key block and dQ of the query block (5 block GEMMs,
+ *     one exp per score, against the dense backward's 4 GEMMs; the dense forward's T² write
+ *     and read of P are gone, so forward + backward cost about the same);
+ *   - for fewer (b,h), two kinds of items in one parallel region: per query block (dQ of its
+ *     rows over the key blocks) and per key block (dK, dV over the query blocks in order).
+ *     S and dP are computed twice (7 GEMMs, two exps), for parallelism over blocks.
+ * In both, the self term of a query row (its own k, v, never a context key) goes with its
+ * query block, outputs of concurrent items are disjoint and each accumulates into dqkv in a
+ * fixed order: bitwise the same results for any thread count.
  *
  * Operands are read in place from qkv (row stride 3C) and dout/out (stride C); BLAS packs
  * them. References: Dao, "FlashAttention-2" (2023), algorithms 1 and 2; the dense path
@@ -28,6 +33,11 @@
 
 #define FLASH_QB 128   /* query rows per block (and per work item) */
 #define FLASH_KB 256   /* keys per block: S and dP blocks of QB·KB floats stay in L2 */
+/* The backward's split: with at least this many (batch, head) pairs, one work item per pair
+ * in a single pass (the fewest operations); below, items per query block and per key block
+ * (two passes, more parallelism). A fixed number, not the thread count: the results depend
+ * on the shapes only. */
+#define FLASH_BH_SINGLE 4
 
 static int qb_cur = FLASH_QB, kb_cur = FLASH_KB;
 
@@ -184,6 +194,9 @@ static void rows_lse_d(const geom *g, float *L, float *D, const float *dout, con
     }
 }
 
+static void self_terms(const geom *g, float *dqkv, const float *dout, const float *qkv, const float *L, const float *D,
+                       int b, int h, int r0, int rn);
+
 /* query block: dQ of rows [r0, r0+rn), and the self term of its query rows (their q, k, v) */
 static void backward_query_block(const geom *g, float *dqkv, const float *dout, const float *out, const float *qkv,
                                  const float *lse, float *scr, int b, int h, int r0, int rn) {
@@ -201,6 +214,14 @@ static void backward_query_block(const geom *g, float *dqkv, const float *dout, 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rn, hs, nb, g->scale, dP, FLASH_KB, Kk, (int)ld, 1.0f,
                     dQr, (int)ld);
     }
+    self_terms(g, dqkv, dout, qkv, L, D, b, h, r0, rn);
+}
+
+/* the self term of the query rows among [r0, r0+rn) (lse L, D per row): their own q, k, v */
+static void self_terms(const geom *g, float *dqkv, const float *dout, const float *qkv, const float *L, const float *D,
+                       int b, int h, int r0, int rn) {
+    int T = g->T, C = g->C, hs = g->hs;
+    size_t ld = (size_t)3 * C;
     for (int r = 0; r < rn; r++) {
         int t = r0 + r;
         if (!row_self(g->mask, t)) continue;
@@ -240,6 +261,43 @@ static void backward_key_block(const geom *g, float *dqkv, const float *dout, co
     }
 }
 
+/* one (b,h) in a single pass: for each key block, over the query blocks in order, P and dS
+ * once, then dV, dK of the key block and dQ of the query block (5 block GEMMs, one exp per
+ * score; the two-pass items above need 7 and two). The self terms last. */
+static void backward_head(const geom *g, float *dqkv, const float *dout, const float *out, const float *qkv,
+                          const float *lse, float *scr, int b, int h) {
+    int T = g->T, C = g->C, hs = g->hs, QB = g->qb, KB = g->kb;
+    size_t ld = (size_t)3 * C;
+    float *S = scr, *dP = S + (size_t)FLASH_QB * FLASH_KB, *L = dP + (size_t)FLASH_QB * FLASH_KB + (size_t)FLASH_QB * hs;
+    float *D = L + FLASH_QB;
+    int khi = row_hi(g->mask, T, T - 1);
+    for (int k0 = 0; k0 < khi; k0 += KB) {
+        int nb = EF_MIN(KB, khi - k0);
+        const float *Kk = qkv + ((size_t)b * T + k0) * ld + C + (size_t)h * hs;
+        float *dKk = dqkv + ((size_t)b * T + k0) * ld + C + (size_t)h * hs, *dVk = dKk + C;
+        for (int r0 = 0; r0 < T; r0 += QB) {
+            int rn = EF_MIN(QB, T - r0);
+            if (row_hi(g->mask, T, r0 + rn - 1) <= k0) continue;
+            rows_lse_d(g, L, D, dout, out, lse, b, h, r0, rn);
+            block_p_ds(g, S, dP, qkv, dout, L, D, b, h, r0, rn, k0, nb);
+            const float *Qr = qkv + ((size_t)b * T + r0) * ld + (size_t)h * hs;
+            const float *dOr = dout + ((size_t)b * T + r0) * C + (size_t)h * hs;
+            float *dQr = dqkv + ((size_t)b * T + r0) * ld + (size_t)h * hs;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, hs, rn, 1.0f, S, FLASH_KB, dOr, C, 1.0f, dVk, (int)ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, hs, rn, g->scale, dP, FLASH_KB, Qr, (int)ld, 1.0f,
+                        dKk, (int)ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rn, hs, nb, g->scale, dP, FLASH_KB, Kk, (int)ld, 1.0f,
+                        dQr, (int)ld);
+        }
+    }
+    if (g->mask.kind != EF_MASK_CTX_QUERY) return;
+    for (int r0 = EF_MIN(g->mask.n_ctx, T); r0 < T; r0 += QB) {   /* the query rows */
+        int rn = EF_MIN(QB, T - r0);
+        rows_lse_d(g, L, D, dout, out, lse, b, h, r0, rn);
+        self_terms(g, dqkv, dout, qkv, L, D, b, h, r0, rn);
+    }
+}
+
 // dout (B,T,C), out (B,T,C), lse (B,NH,T) -> dqkv (B,T,3C) +=
 void ef_attention_flash_backward(float *dqkv, const float *dout, const float *out, const float *qkv, const float *lse,
                                  ef_mask mask, float *scratch, int nscratch, int B, int T, int C, int NH) {
@@ -250,6 +308,17 @@ void ef_attention_flash_backward(float *dqkv, const float *dout, const float *ou
     int nq = ef_nchunks(T, g.qb), nk = ef_nchunks(khi, g.kb), nper = nq + nk, nwork = B * NH * nper;
     double flops = 2.0 * B * NH * T * (khi + 1) * g.hs;
     ef_blas_begin();
+    if (B * NH >= FLASH_BH_SINGLE) {
+#pragma omp parallel num_threads(ef_thread_cap(nscratch)) if (2 * flops > ef_par_min_flops())
+        {
+            EF_PAR_NOTE();
+            float *scr = scratch + (size_t)ef_thread_id() * per;
+#pragma omp for schedule(dynamic, 1)
+            for (int bh = 0; bh < B * NH; bh++) backward_head(&g, dqkv, dout, out, qkv, lse, scr, bh / NH, bh % NH);
+        }
+        ef_blas_end();
+        return;
+    }
 #pragma omp parallel num_threads(ef_thread_cap(nscratch)) if (2 * flops > ef_par_min_flops())
     {
         EF_PAR_NOTE();

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "eraformer/model.h"
 #include "eraformer/nn.h"
+#include "model/model_internal.h"
 #include "test.h"
 
 static void check_layout(ef_layout layout, int row_positions) {
@@ -123,5 +124,10 @@ int main(void) {
     check_layout(EF_LAYOUT_INTERLEAVED, 0);
     check_layout(EF_LAYOUT_ROWS, 0);
     check_layout(EF_LAYOUT_ROWS, 1);
+    /* the rows layout through the memory-linear attention (taken from 256 rows on): forced
+     * for these 6 rows */
+    ef_model_flash_min_t_set(1);
+    check_layout(EF_LAYOUT_ROWS, 0);
+    ef_model_flash_min_t_set(0);
     TEST_MAIN_END;
 }
