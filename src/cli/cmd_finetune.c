@@ -56,6 +56,7 @@ static void usage(FILE *f) {
 "                         default) or centre (value - era mean)\n"
 "  --feature-groups       add one input per Numerai feature group of features.json\n"
 "                         (intelligence, charisma, ...): the row's mean over the group\n"
+"  --no-feature-groups    without them (the default; undoes an earlier --feature-groups)\n"
 );
     fprintf(f,
 "training:\n"
@@ -112,7 +113,7 @@ static int parse(int argc, char **argv, ft_opts *o) {
         {"threads", required_argument, 0, 'P'}, {"out", required_argument, 0, 'o'}, {"resume", required_argument, 0, 'u'},
         {"log", required_argument, 0, 'g'}, {"feature-dropout", required_argument, 0, 'F'},
         {"ema", required_argument, 0, 'M'}, {"feature-transform", required_argument, 0, 1001},
-        {"feature-groups", no_argument, 0, 1002}, {"loss", required_argument, 0, 1003},
+        {"feature-groups", no_argument, 0, 1002}, {"no-feature-groups", no_argument, 0, 1006}, {"loss", required_argument, 0, 1003},
         {"era-every", required_argument, 0, 1004}, {"holdout-eras", required_argument, 0, 1005}, {0, 0, 0, 0}};
     const char *cmd = "finetune";
     long v;
@@ -166,6 +167,7 @@ static int parse(int argc, char **argv, ft_opts *o) {
             else return ef_cli_usage(cmd, "--feature-transform expects centre or rankgauss, got '%s'", optarg);
             break;
         case 1002: o->groups = 1; break;
+        case 1006: o->groups = 0; break;
         case 1003:
             if (!strcmp(optarg, "mse")) o->loss_corr = 0;
             else if (!strcmp(optarg, "corr")) o->loss_corr = 1;

@@ -15,9 +15,13 @@
 /* The recipe: finetune options of every member (recorded in the manifest; --member-opts come
  * after them and win). Regularised members on a fixed schedule: feature dropout 0.5 (each task,
  * and each predict member, masks half of the features: no row can be recognised by its whole
- * feature vector), weight decay 0.1, a low learning rate, 1,200 steps, selection every 200.
+ * feature vector), weight decay 0.1, a low learning rate, 1,200 steps, selection every 200, and
+ * one input per feature group of features.json (the row's mean over the group; none when the
+ * file has no groups; --member-opts --no-feature-groups turns them off).
  * docs/finetune.md ("The recipe") has the measurements that chose it. */
-#define TR_RECIPE "--feature-dropout 0.5 --weight-decay 0.1 --lr 1e-4 --steps 1200 --eval-every 200 --patience 3"
+#define TR_RECIPE                                                                                  \
+    "--feature-dropout 0.5 --weight-decay 0.1 --lr 1e-4 --steps 1200 --eval-every 200 --patience 3 " \
+    "--feature-groups"
 
 typedef struct tr_opts {
     const char *train, *validation, *fjson, *fset, *target, *targets, *out, *base, *member_opts;

@@ -121,6 +121,11 @@ int main(void) {
     CHECK(run(EF_CLI " predict --model " DIR "/fd.st --data " DIR "/live.parquet " CTX " --out " DIR "/fdlive.csv", 0) == 0);
     CHECK(run(EF_CLI " validate-submission " DIR "/fdlive.csv --live " DIR "/live.parquet", 0) == 0);
     CHECK(run(EF_CLI " finetune " TINY " --feature-dropout 1.5 --out " DIR "/e.st", 0) == 2);
+    /* --no-feature-groups undoes an earlier --feature-groups (train's recipe has it; member opts
+     * come after): the contract then has no groups */
+    CHECK(run(EF_CLI " finetune " TINY " --feature-groups --no-feature-groups --steps 2 --eval-every 2 --out " DIR
+              "/ng.st", 0) == 0);
+    CHECK(run("tr -d ' \\n\\t' < " DIR "/ng.st.json | grep -c '\"feature_groups\":\\[\\]'", 0) == 0 && atoi(out) == 1);
 
     /* weight averaging: the averaged weights are evaluated and saved, --resume restarts it */
     CHECK(run(EF_CLI " finetune " TINY " --ema 0.9 --steps 4 --eval-every 2 --out " DIR "/ema.st", 0) == 0);

@@ -78,6 +78,10 @@ static void test_train_and_use(void) {
     CHECK(run("grep -c '\"recipe\":[[:space:]]*\"--feature-dropout 0.5 --weight-decay 0.1 ' " DIR "/m/manifest.json", 0) == 0 &&
           atoi(out) == 1);
     CHECK(run("grep -c '\"feature_dropout\":[[:space:]]*0.5' " DIR "/m/member-2.st.json", 0) == 0 && atoi(out) == 1);
+    /* ... and its feature groups (the test data's features.json has group sets) */
+    CHECK(run("grep -c '\"recipe\":.*--patience 3 --feature-groups\"' " DIR "/m/manifest.json", 0) == 0 && atoi(out) == 1);
+    CHECK(run("tr -d ' \\n\\t' < " DIR "/m/member-2.st.json | grep -c '\"feature_groups\":\\[\\[[0-9]'", 0) == 0 &&
+          atoi(out) == 1);
     /* selection: the 6 newest train eras (35..40) */
     const char *sel = strstr(summary, "\"selection\"");
     CHECK(sel && cli_json_number(sel, "first_era") == 35 && cli_json_number(sel, "last_era") == 40);
