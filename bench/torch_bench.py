@@ -26,8 +26,17 @@ the two are set separately and their sum should not exceed the cores:
 The defaults are the fastest split measured (bench/README.md); `--threads 2 --blas-threads 1`
 is the other sane one.
 
+Long-context rows (issue 20 item 3; the PyTorch side of bench/bench_rows_long.c):
+  --ctx N --queries M   the shipped numerai model's shape (rows layout, 3 layers, d_model 64,
+                        4 heads, d_max 16), tasks of N context and M query rows; the timed
+                        step is zero_grad, forward and backward only (no clip, no optimizer),
+                        as bench_rows_long times it; the JSON line adds the process's peak RSS
+                        (run one pair per process for a per-pair peak). --batch defaults to 1
+                        there. PyTorch 1.13's attention is the dense (T,T) softmax.
+
 Usage: /usr/bin/python3 bench/torch_bench.py [--config A,B,C] [--layout interleaved|rows]
          [--steps 10] [--warmup 2] [--batch 64] [--threads 1] [--blas-threads 2]
+       /usr/bin/python3 bench/torch_bench.py --ctx 4096 --queries 512 [--steps 3] [--warmup 1]
 """
 import argparse
 import json
@@ -43,12 +52,18 @@ def parse_args():
     ap.add_argument("--layout", default="interleaved", choices=["interleaved", "rows"])
     ap.add_argument("--steps", type=int, default=10, help="timed steps (median reported), default 10")
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps first, default 2")
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=None, help="default 64 (1 with --ctx)")
+    ap.add_argument("--ctx", type=int, default=0, help="long-context rows mode: context rows per task")
+    ap.add_argument("--queries", type=int, default=0, help="long-context rows mode: query rows per task")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op (OpenMP) threads, default 1")
     ap.add_argument("--blas-threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", "2")),
                     help="OpenBLAS threads, default 2")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
+    if a.batch is None:
+        a.batch = 1 if a.ctx else 64
+    if (a.ctx > 0) != (a.queries > 0) or a.ctx < 0 or a.queries < 0:
+        ap.error("--ctx and --queries go together, both >= 1")
     for c in a.config.split(","):
         if c not in CONFIGS:
             ap.error(f"unknown config '{c}' (expected A, B or C)")
@@ -76,6 +91,9 @@ def main():
 
     torch.set_default_dtype(torch.float32)
     torch.set_num_threads(a.threads)
+    if a.ctx:
+        long_rows(a, torch, ref)
+        return
     for cname in a.config.split(","):
         L, C, NH, d, k = CONFIGS[cname]
         cfg = dict(layout=a.layout, n_layer=L, d_model=C, n_head=NH, d_max=d, max_points=k)
@@ -124,6 +142,47 @@ def main():
             "fwd_ms": round(fwd_s * 1e3, 2), "fwd_tokens_per_s": round(B * T / fwd_s, 1),
             "fwd_gflops": round(fflops / fwd_s / 1e9, 2), "steps": a.steps,
             "torch": torch.__version__}, separators=(",", ":")), flush=True)
+
+
+def long_rows(a, torch, ref):
+    """One task shape of bench_rows_long: forward + backward, median ms, tokens/s, peak RSS."""
+    import resource
+    L, C, NH, d = 3, 64, 4, 16
+    k = a.ctx + a.queries
+    cfg = dict(layout="rows", n_layer=L, d_model=C, n_head=NH, d_max=d, max_points=k)
+    gen = torch.Generator().manual_seed(a.seed)
+    stacked = ref.init_gpt2(cfg, gen)
+    P = {n: ([t[l].clone() for l in range(L)] if n.startswith("blocks.") else t) for n, t in stacked.items()}
+    params = ref.leaves(P)
+    for p in params:
+        p.requires_grad_(True)
+    B = a.batch
+    x = torch.randn(B, k, d, generator=gen)
+    y = torch.randn(B, k, generator=gen)
+    mask = torch.ones(B, k, d, dtype=torch.bool)
+    dd = torch.full((B,), d, dtype=torch.int64)
+    ts, tf = [], []
+    for s in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        for p in params:
+            p.grad = None
+        _, loss = ref.forward(cfg, P, x, y, mask, dd, a.ctx)
+        loss.backward()
+        if s >= a.warmup:
+            ts.append(time.perf_counter() - t0)
+    with torch.no_grad():
+        for s in range(a.steps):
+            t0 = time.perf_counter()
+            ref.forward(cfg, P, x, y, mask, dd, a.ctx)
+            tf.append(time.perf_counter() - t0)
+    step_s, fwd_s = statistics.median(ts), statistics.median(tf)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({
+        "impl": "torch", "attention": "dense", "batch": B, "n_ctx": a.ctx, "n_query": a.queries,
+        "threads": a.threads, "blas_threads": a.blas_threads, "step_ms": round(step_s * 1e3, 1),
+        "tokens_per_s": round(B * k / step_s, 1), "fwd_ms": round(fwd_s * 1e3, 1),
+        "peak_rss_mb": round(rss_mb, 1), "steps": a.steps, "torch": torch.__version__},
+        separators=(",", ":")), flush=True)
 
 
 if __name__ == "__main__":

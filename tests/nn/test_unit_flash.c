@@ -140,16 +140,21 @@ int main(void) {
     ef_nn_init();
     ef_rng_init(&rng, 11, 0);
     par_force();
-    /* default blocks (128 rows x 256 keys): 2 key blocks with a ragged end, 5 query blocks */
-    test_case("ctx/query 450 of 600", (ef_mask){EF_MASK_CTX_QUERY, 450}, 1, 600, 32, 2, 0, 0, 1.5f);
-    test_case("causal 300", (ef_mask){EF_MASK_CAUSAL, 0}, 1, 300, 32, 2, 0, 0, 1.5f);
+    /* The backward has two splits, chosen by B·NH (attention_flash.c): one pass per (b,h) from
+     * 4 pairs on ("1-pass" below), query and key blocks below that ("2-pass"); both are
+     * covered with the default and with tiny blocks. */
+    /* default blocks (128 rows x 256 keys): 2 key blocks with a ragged end, 4-5 query blocks */
+    test_case("2-pass ctx/query 450 of 600", (ef_mask){EF_MASK_CTX_QUERY, 450}, 1, 600, 32, 2, 0, 0, 1.5f);
+    test_case("1-pass ctx/query 300 of 520", (ef_mask){EF_MASK_CTX_QUERY, 300}, 2, 520, 32, 2, 0, 0, 1.5f);
+    test_case("2-pass causal 300", (ef_mask){EF_MASK_CAUSAL, 0}, 1, 300, 32, 2, 0, 0, 1.5f);
+    test_case("2-pass ctx/query 37 of 60, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 37}, 1, 60, 24, 3, 7, 5, 2.0f);
     /* tiny blocks: many ragged blocks, the causal diagonal inside blocks, every n_ctx edge */
-    test_case("ctx/query 37 of 60, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 37}, 2, 60, 24, 3, 7, 5, 2.0f);
-    test_case("ctx/query 0 of 40, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 0}, 2, 40, 24, 3, 7, 5, 1.0f);
-    test_case("ctx/query 40 of 40, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 40}, 2, 40, 24, 3, 7, 5, 1.0f);
-    test_case("ctx/query 1 of 33, blocks 4x3", (ef_mask){EF_MASK_CTX_QUERY, 1}, 2, 33, 16, 2, 4, 3, 1.0f);
-    test_case("causal 61, blocks 7x5", (ef_mask){EF_MASK_CAUSAL, 0}, 2, 61, 24, 3, 7, 5, 2.0f);
-    test_case("causal 50, blocks 8x16", (ef_mask){EF_MASK_CAUSAL, 0}, 1, 50, 16, 1, 8, 16, 1.0f);
+    test_case("1-pass ctx/query 37 of 60, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 37}, 2, 60, 24, 3, 7, 5, 2.0f);
+    test_case("1-pass ctx/query 0 of 40, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 0}, 2, 40, 24, 3, 7, 5, 1.0f);
+    test_case("1-pass ctx/query 40 of 40, blocks 7x5", (ef_mask){EF_MASK_CTX_QUERY, 40}, 2, 40, 24, 3, 7, 5, 1.0f);
+    test_case("1-pass ctx/query 1 of 33, blocks 4x3", (ef_mask){EF_MASK_CTX_QUERY, 1}, 2, 33, 16, 2, 4, 3, 1.0f);
+    test_case("1-pass causal 61, blocks 7x5", (ef_mask){EF_MASK_CAUSAL, 0}, 2, 61, 24, 3, 7, 5, 2.0f);
+    test_case("2-pass causal 50, blocks 8x16", (ef_mask){EF_MASK_CAUSAL, 0}, 1, 50, 16, 1, 8, 16, 1.0f);
     test_mask_isolation((ef_mask){EF_MASK_CTX_QUERY, 30}, 50);
     test_mask_isolation((ef_mask){EF_MASK_CAUSAL, 0}, 50);
     par_restore();
