@@ -135,6 +135,7 @@ void ef_attention_flash_forward(float *out, float *lse, const float *qkv, ef_mas
     size_t per = ef_attention_flash_scratch_floats(g.hs);
     int nq = ef_nchunks(T, g.qb), nwork = B * NH * nq;
     double flops = 2.0 * B * NH * T * (row_hi(mask, T, T - 1) + 1) * g.hs;   /* + the self terms */
+    (void)flops;   /* read only by the OpenMP if clause */
     ef_blas_begin();
     /* dynamic: a thread that another process delays takes fewer items; the items' outputs are
      * disjoint, so which thread runs one changes nothing */
@@ -307,6 +308,7 @@ void ef_attention_flash_backward(float *dqkv, const float *dout, const float *ou
     int khi = row_hi(mask, T, T - 1);
     int nq = ef_nchunks(T, g.qb), nk = ef_nchunks(khi, g.kb), nper = nq + nk, nwork = B * NH * nper;
     double flops = 2.0 * B * NH * T * (khi + 1) * g.hs;
+    (void)flops;   /* read only by the OpenMP if clauses */
     ef_blas_begin();
     if (B * NH >= FLASH_BH_SINGLE) {
 #pragma omp parallel num_threads(ef_thread_cap(nscratch)) if (2 * flops > ef_par_min_flops())
