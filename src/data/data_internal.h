@@ -12,6 +12,9 @@ int ef_data_era_num(const char *name, int *n_nonnum, char (*nonnum)[EF_ERA_NAME_
 /* Row filters of ef_load_options (opt may be NULL: keep everything). */
 int ef_data_era_kept(const ef_load_options *o, int num);
 int ef_data_row_kept(const ef_load_options *o, int era_num, int dtype, float req_target);
+/* A float feature value as a level 0..4: NaN -> 2, times 4 when the column's values are 0..1
+ * (scale4), rounded and clamped. The parquet loader and ef_dataset_from_arrays share it. */
+int8_t ef_data_float_to_level(float x, int scale4);
 
 /* CSV loader (dataset_csv.c), called by ef_dataset_load for *.csv. */
 ef_status ef_dataset_load_csv(ef_dataset *ds, const char *const *paths, int n_paths,

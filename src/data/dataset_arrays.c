@@ -36,16 +36,6 @@ static float elem(const void *base, int dtype, int64_t k) {
     }
 }
 
-/* the parquet loader's float_to_level (dataset_parquet.c), and clamped integer levels */
-static int8_t to_level(float x, int scale4) {
-    if (isnan(x)) return 2;
-    float v = scale4 ? x * 4.0f : x;
-    v = roundf(v);
-    if (v < 0) v = 0;
-    if (v > 4) v = 4;
-    return (int8_t)v;
-}
-
 static ef_status check_columns(const char *what, const void *const *cols, const int *dtypes, int64_t n, int m,
                                const char *const *names, int floats_only, ef_error *err) {
     EF_CHECK(m >= 0 && m <= 1 << 20, err, EF_ERR_INVALID, "%s: %d columns outside [0, 2^20]", what, m);
@@ -83,19 +73,20 @@ static void fill_block(ef_dataset *ds, const ef_dataset_arrays *a, const uint8_t
     int8_t *X = ds->X + (size_t)r0 * F;
     for (size_t j = 0; j < F; j++) {
         const void *c = a->x_cols[j];
+        int8_t *x = X + j;
         switch (a->x_dtypes[j]) {
         case EF_DTYPE_INT8:
-            for (int64_t i = 0; i < rn; i++) X[(size_t)i * F + j] = to_level((float)((const int8_t *)c)[r0 + i], 0);
+            for (int64_t i = 0; i < rn; i++) x[(size_t)i * F] = ef_data_float_to_level(((const int8_t *)c)[r0 + i], 0);
             break;
         case EF_DTYPE_UINT8:
-            for (int64_t i = 0; i < rn; i++) X[(size_t)i * F + j] = to_level((float)((const uint8_t *)c)[r0 + i], 0);
+            for (int64_t i = 0; i < rn; i++) x[(size_t)i * F] = ef_data_float_to_level(((const uint8_t *)c)[r0 + i], 0);
             break;
         case EF_DTYPE_FLOAT32:
-            for (int64_t i = 0; i < rn; i++) X[(size_t)i * F + j] = to_level(((const float *)c)[r0 + i], scale4[j]);
+            for (int64_t i = 0; i < rn; i++) x[(size_t)i * F] = ef_data_float_to_level(((const float *)c)[r0 + i], scale4[j]);
             break;
         default:
             for (int64_t i = 0; i < rn; i++)
-                X[(size_t)i * F + j] = to_level((float)((const double *)c)[r0 + i], scale4[j]);
+                x[(size_t)i * F] = ef_data_float_to_level((float)((const double *)c)[r0 + i], scale4[j]);
         }
     }
     for (size_t j = 0; j < T; j++)

@@ -174,7 +174,7 @@ static ef_status rg_meta_read(const pq_file *f, int rg, const ef_load_options *o
     return EF_OK;
 }
 
-static int8_t float_to_level(float x, int scale4) {
+int8_t ef_data_float_to_level(float x, int scale4) {
     if (isnan(x)) return 2;
     float v = scale4 ? x * 4.0f : x;
     v = roundf(v);
@@ -218,7 +218,7 @@ static ef_status decode_features(const pq_file *f, int rg, const rg_meta *m, int
                 float mx = 0;
                 for (size_t i = 0; i < n; i++)
                     if (ftmp[i] > mx) mx = ftmp[i];
-                for (size_t i = 0; i < n && !st; i++) dst[i * ld + (size_t)(j - j0)] = float_to_level(ftmp[i], mx <= 1.0f);
+                for (size_t i = 0; i < n && !st; i++) dst[i * ld + (size_t)(j - j0)] = ef_data_float_to_level(ftmp[i], mx <= 1.0f);
             }
         }
         if (!st && !all) {
